@@ -1,0 +1,59 @@
+import { Command, CommanderError } from 'commander'
+import { ExitCode, isTokenwattError } from '../core/errors.js'
+import { registerCommands } from './commands/index.js'
+import type { CliHost } from './host.js'
+import { VERSION } from './version.js'
+
+/** Holds the exit code a command wants, since commander actions return nothing. */
+export interface CliContext {
+  readonly host: CliHost
+  exitCode: number
+  verbose: boolean
+}
+
+/**
+ * Runs the CLI in-process and returns the exit code. Every error ends as one line (plus a hint) on
+ * stderr; a stack only with --verbose.
+ */
+export async function main(argv: readonly string[], host: CliHost): Promise<number> {
+  const ctx: CliContext = { host, exitCode: ExitCode.Ok, verbose: argv.includes('--verbose') }
+  const program = new Command('tokenwatt')
+    .description('Token economics of LLM inference: tokens per joule, per MW and per dollar, measured end to end.')
+    .version(VERSION, '-V, --version')
+    .option('--verbose', 'show stack traces and debug output')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => host.stdout.write(s),
+      writeErr: (s) => host.stderr.write(s),
+    })
+  registerCommands(program, ctx)
+  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => host.stdout.write(s), writeErr: (s) => host.stderr.write(s) })
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return ctx.exitCode
+  } catch (e) {
+    return reportError(e, ctx)
+  }
+}
+
+function reportError(e: unknown, ctx: CliContext): number {
+  const err = ctx.host.stderr
+  if (e instanceof CommanderError) {
+    // help and version end here too, with exit code 0; commander already printed its message
+    if (e.exitCode === 0) return ExitCode.Ok
+    if (!e.message.startsWith('error:') && !e.message.startsWith('(')) err.write(`tokenwatt: ${e.message}\n`)
+    return ExitCode.Usage
+  }
+  if (isTokenwattError(e)) {
+    err.write(`tokenwatt: ${e.message}\n`)
+    if (e.hint) err.write(`hint: ${e.hint}\n`)
+    if (ctx.verbose && e.stack) err.write(`${e.stack}\n`)
+    return e.exitCode
+  }
+  const message = e instanceof Error ? e.message : String(e)
+  err.write(`tokenwatt: internal error: ${message}\n`)
+  err.write('hint: this is a bug; rerun with --verbose and report the stack trace\n')
+  if (ctx.verbose && e instanceof Error && e.stack) err.write(`${e.stack}\n`)
+  return ExitCode.Failure
+}

@@ -1,0 +1,135 @@
+/**
+ * Ports: what the pure core and the runtime need from the outside world. Adapters implement them;
+ * the CLI (composition root) picks which. Named by role; adapters are named by mechanism + role.
+ */
+import type { PowerSample, RequestPhase, RequestRecord } from './records.js'
+
+/** Monotonic time relative to the run epoch, plus a wall-clock anchor. */
+export interface Clock {
+  /** Monotonic nanoseconds since this clock's epoch. */
+  nowNs(): number
+  /** Wall-clock milliseconds since the Unix epoch; for anchoring and aligning remote meters only. */
+  wallMs(): number
+  /** Resolves at or after the absolute time `atNs` (never a relative sleep); early on abort. */
+  sleepUntil(atNs: number, signal?: AbortSignal): Promise<void>
+}
+
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant'
+  readonly content: string
+}
+
+/** What one request asks for. The client turns it into the API's JSON body. */
+export interface InferenceRequest {
+  readonly seq: number
+  readonly phase: RequestPhase
+  readonly userId: number | null
+  readonly scheduledAtNs: number | null
+  /** Completions: `text`; chat: `messages` (when only text is given, it becomes one user message). */
+  readonly text: string | null
+  readonly messages: readonly ChatMessage[] | null
+  readonly maxTokens: number | null
+  readonly targetInputTokens: number | null
+}
+
+export interface TargetInfo {
+  /** Base URL as used (ends with /v1). */
+  readonly baseUrl: string
+  readonly model: string
+  /** Models the server lists, when it lists them. */
+  readonly modelsListed: readonly string[]
+  /** Server software if it says (Server header, /version). */
+  readonly server: string | null
+  /** Whether the server accepted `stream_options.include_usage`. */
+  readonly streamsUsage: boolean
+  /** Whether it reported usage on every chunk (vLLM continuous_usage_stats). */
+  readonly perChunkUsage: boolean
+  /** Which tokenize endpoint answered, if any. */
+  readonly tokenizeEndpoint: string | null
+}
+
+export interface ConnectionStats {
+  /** Connections opened over the whole run. */
+  readonly opened: number
+  /** Connection set-up time of each one (ms), apart from any TTFT. */
+  readonly connectMs: readonly number[]
+  readonly connectErrors: number
+}
+
+/** Talks to an OpenAI-compatible endpoint. `send` never rejects: failures come back in the record. */
+export interface InferenceClient {
+  preflight(signal?: AbortSignal): Promise<TargetInfo>
+  /** Opens up to `n` keep-alive connections now, so set-up falls outside the measured window. */
+  warmConnections(n: number): Promise<void>
+  send(request: InferenceRequest, signal?: AbortSignal): Promise<RequestRecord>
+  /** Token count of `text` by the server's own tokenizer, or null when it has no tokenize endpoint. */
+  tokenize(text: string): Promise<number | null>
+  /** Prompt tokens the server counts for this request (a 1-token probe), or null. */
+  probePromptTokens(request: InferenceRequest): Promise<number | null>
+  connectionStats(): ConnectionStats
+  close(): Promise<void>
+}
+
+export type Boundary = 'device' | 'node' | 'rack' | 'facility'
+export const BOUNDARIES: readonly Boundary[] = ['device', 'node', 'rack', 'facility']
+
+export type MeterKind =
+  | 'nvml'
+  | 'nvidia-smi'
+  | 'amd-smi'
+  | 'rapl'
+  | 'ipmi'
+  | 'redfish'
+  | 'snmp'
+  | 'prometheus'
+  | 'file'
+  | 'estimate'
+  | 'mock'
+
+/** What a meter is and how far to trust it. */
+export interface MeterInfo {
+  readonly id: string
+  readonly kind: MeterKind
+  readonly boundary: Boundary
+  /** True when the source has a cumulative energy counter (energy = counter difference). */
+  readonly hasCounter: boolean
+  /** Sampling period (ms). */
+  readonly periodMs: number
+  /** Averaging window of the source's power reading (ms); 0 for instant readings. */
+  readonly averagingWindowMs: number
+  /** Relative accuracy of a reading (e.g. 0.05 for ±5%). */
+  readonly accuracyRel: number
+  /** Absolute accuracy of a reading (W). */
+  readonly accuracyW: number
+  /** Whether this is a model rather than a measurement (the `estimate` meter). */
+  readonly estimated: boolean
+  readonly description: string
+}
+
+export interface MeterPreflight {
+  readonly ok: boolean
+  /** Channels the meter will report (GPU UUIDs, RAPL zones, outlets). */
+  readonly channels: readonly string[]
+  readonly message: string
+}
+
+export interface PowerMeter {
+  readonly info: MeterInfo
+  /** Checks the meter can be read; throws MeterUnavailableError with a hint when it cannot. */
+  preflight(): Promise<MeterPreflight>
+  /** Starts sampling at the meter's own rate; every sample goes to `onSample`. */
+  start(onSample: (sample: PowerSample) => void): Promise<void>
+  /** Stops sampling, after taking one last sample so the window's end is covered. */
+  stop(): Promise<void>
+}
+
+/** Something to tell the person watching (progress line, logs). Never on the per-chunk hot path. */
+export type RunEvent =
+  | { readonly type: 'phase'; readonly phase: 'preflight' | 'warmup' | 'measure' | 'drain' | 'analyze' | 'done'; readonly atNs: number }
+  | { readonly type: 'request'; readonly record: RequestRecord }
+  | { readonly type: 'warning'; readonly message: string }
+  | { readonly type: 'info'; readonly message: string }
+
+export interface EventSink {
+  emit(event: RunEvent): void
+}
