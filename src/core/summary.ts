@@ -1,0 +1,181 @@
+/**
+ * The result record, `tokenwatt.run/v1` (DESIGN.md §5). Key paths here are a public contract: add
+ * freely around them, rename none. A figure that could not be measured is `null` with a warning that
+ * says why — never 0, never omitted.
+ */
+import type { Boundary, MeterKind } from './ports.js'
+import type { TokenSource } from './records.js'
+
+export const RUN_SCHEMA = 'tokenwatt.run/v1'
+
+/** mean/p50/p90/p95/p99/max of one latency metric; null fields when there were no samples. */
+export interface Stats {
+  readonly count: number
+  readonly mean: number | null
+  readonly p50: number | null
+  readonly p90: number | null
+  readonly p95: number | null
+  readonly p99: number | null
+  readonly max: number | null
+  readonly min: number | null
+  readonly stddev: number | null
+}
+
+export interface Interval {
+  readonly low: number
+  readonly high: number
+}
+
+export interface SteadyWindow {
+  /** Seconds from run start. */
+  readonly startS: number
+  readonly endS: number
+  readonly durationS: number
+  /** How the window was found, e.g. "inflight-plateau+mser5" or "whole-run (no steady state)". */
+  readonly method: string
+}
+
+export interface MeterSummary {
+  readonly id: string
+  readonly kind: MeterKind
+  readonly boundary: Boundary
+  /** False for modelled sources (the utilisation estimate). */
+  readonly measured: boolean
+  /** How energy was obtained: counter difference or integration of power samples. */
+  readonly method: 'counter' | 'trapezoid'
+  readonly channels: readonly string[]
+  readonly samples: number
+  readonly avgW: number | null
+  readonly energyJ: number | null
+  /** Share of the window covered by samples (0..1). */
+  readonly coverage: number
+  readonly energyInterval: Interval | null
+  readonly idleW: number | null
+  /** Remote clock offset (ms) when the source has its own clock. */
+  readonly clockOffsetMs: number | null
+  readonly [extra: string]: unknown
+}
+
+/** One boundary level's energy: measured by a meter there, or modelled from the level below. */
+export interface BoundaryLevel {
+  readonly boundary: Boundary
+  readonly source: 'measured' | 'modeled'
+  readonly avgW: number | null
+  readonly energyJ: number | null
+  readonly interval: Interval | null
+  /** The assumptions applied on the way up from the level below, with their values. */
+  readonly assumptions: readonly { readonly name: string; readonly value: number; readonly unit: string; readonly source: string }[]
+}
+
+export interface PowerSection {
+  /** The boundary the headline figures are at. */
+  readonly boundary: Boundary
+  readonly avgW: number | null
+  readonly energyJ: number | null
+  readonly coverage: number | null
+  readonly interval: Interval | null
+  readonly measured: readonly string[]
+  readonly modeled: readonly string[]
+  readonly meters: readonly MeterSummary[]
+  readonly levels: readonly BoundaryLevel[]
+  readonly idleW: number | null
+  readonly [extra: string]: unknown
+}
+
+export interface EfficiencySection {
+  readonly boundary: Boundary
+  readonly outputTokensPerJoule: number | null
+  readonly totalTokensPerJoule: number | null
+  readonly joulesPerOutputToken: number | null
+  readonly joulesPerToken: number | null
+  readonly outputTokensPerSPerMW: number | null
+  readonly outputTokensPerSPerProvisionedMW: number | null
+  /** Interval of joulesPerOutputToken. */
+  readonly interval: Interval | null
+  readonly measured: readonly string[]
+  readonly modeled: readonly string[]
+  readonly [extra: string]: unknown
+}
+
+export interface CostSection {
+  readonly currency: 'USD'
+  readonly usdPerMillionOutputTokens: number | null
+  readonly usdPerMillionInputTokens: number | null
+  readonly usdPerMillionTokensBlended: number | null
+  readonly usdPerHour: Readonly<Record<string, number>>
+  readonly utilization: number
+  readonly [extra: string]: unknown
+}
+
+export interface RunSummary {
+  readonly schema: typeof RUN_SCHEMA
+  readonly id: string
+  readonly startedAt: string
+  readonly endedAt: string
+  /** complete | interrupted | failed */
+  readonly status: 'complete' | 'interrupted' | 'failed'
+  readonly tool: { readonly name: 'tokenwatt'; readonly version: string }
+  readonly target: { readonly endpoint: string; readonly api: 'chat' | 'completions'; readonly model: string; readonly server: string | null }
+  readonly workload: unknown
+  readonly config: unknown
+  readonly window: SteadyWindow
+  readonly requests: {
+    readonly total: number
+    readonly succeeded: number
+    readonly failed: number
+    readonly warmup: number
+    readonly inWindow: number
+    readonly errorsByKind: Readonly<Record<string, number>>
+    readonly missingUsage: number
+    readonly droppedArrivals: number
+  }
+  readonly tokens: {
+    readonly input: number
+    readonly output: number
+    readonly source: TokenSource | 'mixed'
+    readonly inputPerRequest: Stats
+    readonly outputPerRequest: Stats
+    readonly targetInputMean: number | null
+    readonly targetOutputMean: number | null
+  }
+  readonly throughput: {
+    readonly outputTokensPerS: number
+    readonly totalTokensPerS: number
+    readonly requestsPerS: number
+  }
+  readonly latency: {
+    readonly ttftMs: Stats
+    readonly itlMs: Stats
+    readonly tpotMs: Stats
+    readonly e2eMs: Stats
+    readonly interactivityTokPerS: Stats
+  }
+  readonly slo: {
+    readonly ttftMs?: number
+    readonly tpotMs?: number
+    readonly e2eMs?: number
+    readonly attainment: number | null
+    readonly goodputRequestsPerS: number | null
+    readonly goodOutputTokensPerS: number | null
+    readonly passed: boolean | null
+  }
+  readonly load: {
+    readonly type: string
+    readonly concurrency: number | null
+    readonly rate: number | null
+    readonly scheduleLagMs: Stats
+    readonly meanInFlight: number | null
+  }
+  readonly client: {
+    readonly connectionsOpened: number
+    readonly connectionsOpenedInWindow: number
+    readonly connectMs: Stats
+    readonly cpuUtilization: number | null
+    readonly eventLoopDelayP99Ms: number | null
+    readonly limitedByClient: boolean
+  }
+  readonly power: PowerSection | null
+  readonly efficiency: EfficiencySection | null
+  readonly cost: CostSection | null
+  readonly warnings: readonly string[]
+}
