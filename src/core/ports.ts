@@ -53,6 +53,8 @@ export interface ConnectionStats {
   readonly opened: number
   /** Connection set-up time of each one (ms), apart from any TTFT. */
   readonly connectMs: readonly number[]
+  /** When each connection was established (ns from the clock's epoch), same order as connectMs. */
+  readonly connectedAtNs?: readonly number[]
   readonly connectErrors: number
 }
 
@@ -104,6 +106,18 @@ export interface MeterInfo {
   /** Whether this is a model rather than a measurement (the `estimate` meter). */
   readonly estimated: boolean
   readonly description: string
+  /** Set when the meter reads only part of its boundary (e.g. `cpu+dram` for RAPL at `node`). */
+  readonly component?: string
+  /** Meters at one boundary in the same group measure the same equipment; different groups add up. */
+  readonly group?: string
+  /** Smallest step of a power reading (W), e.g. 1 for IPMI's integer watts. */
+  readonly resolutionW?: number
+  /** Smallest step of the energy counter (J). */
+  readonly resolutionJ?: number
+  /** Per channel: the value (J) at which the energy counter wraps to 0 (RAPL `max_energy_range_uj`). */
+  readonly counterModulusJ?: Readonly<Record<string, number>>
+  /** Per channel: the enforced power limit (W) read from the device, for provisioned-power figures. */
+  readonly powerLimitW?: Readonly<Record<string, number>>
 }
 
 export interface MeterPreflight {
@@ -132,4 +146,11 @@ export type RunEvent =
 
 export interface EventSink {
   emit(event: RunEvent): void
+}
+
+/** Watches the load generator's own process: CPU used and event-loop delay, to tell when it is the limit. */
+export interface ClientMonitor {
+  start(): void
+  /** Stops watching and returns CPU cores used on average and the event-loop delay p99 (ms). */
+  stop(): { readonly cpuUtilization: number | null; readonly eventLoopDelayP99Ms: number | null }
 }

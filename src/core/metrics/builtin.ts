@@ -1,0 +1,6 @@
+import type { MetricDef } from './define-metric.js'
+import { LATENCY_METRICS } from './defs/latency.js'
+import { THROUGHPUT_METRICS } from './defs/throughput.js'
+
+/** Every metric tokenwatt reports, as an explicit list (no discovery). */
+export const BUILTIN_METRICS = [...LATENCY_METRICS, ...THROUGHPUT_METRICS] as const satisfies readonly MetricDef[]

@@ -1,0 +1,258 @@
+import type { BenchConfig } from '../core/config/bench-schema.js'
+import { analyzeRun } from '../core/analysis/analyze-run.js'
+import type { DatasetItem } from '../core/load/dataset.js'
+import { arrivalOffsetsNs } from '../core/load/arrivals.js'
+import { createRng, deriveSeed } from '../core/load/rng.js'
+import { createWorkload, type RequestSlot, type Workload } from '../core/load/workload.js'
+import type { ClientMonitor, Clock, EventSink, InferenceClient, PowerMeter, TargetInfo } from '../core/ports.js'
+import type { PowerSample, RequestRecord } from '../core/records.js'
+import type { ResultsStore } from '../core/store.js'
+import type { RunSummary } from '../core/summary.js'
+import { sToNs } from '../core/units.js'
+import { calibrateTokens } from './calibrate.js'
+
+export interface BenchDeps {
+  readonly clock: Clock
+  readonly client: InferenceClient
+  readonly meters: readonly PowerMeter[]
+  readonly store: ResultsStore
+  readonly events: EventSink
+  readonly monitor: ClientMonitor | null
+  /** Prompts from a dataset file, already parsed by the caller (null: synthetic prompts). */
+  readonly dataset: readonly DatasetItem[] | null
+  /** Aborted on Ctrl-C: stop sending, cancel what is in flight, keep and analyse what was measured. */
+  readonly signal: AbortSignal
+  readonly runId: string
+  readonly toolVersion: string
+  /** Config as stored (secrets removed); defaults to `config`. */
+  readonly configForRecord?: unknown
+  /** Finishes the summary with figures computed elsewhere in the core (energy, cost). */
+  readonly enrich?: (summary: RunSummary, ctx: EnrichContext) => RunSummary
+}
+
+export interface EnrichContext {
+  readonly samples: readonly PowerSample[]
+  readonly meters: readonly PowerMeter[]
+  readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null
+  readonly records: readonly RequestRecord[]
+}
+
+export interface BenchResult {
+  readonly summary: RunSummary
+  readonly target: TargetInfo
+}
+
+/** How often finished records and samples are written to the store while the run goes on. */
+const FLUSH_EVERY_NS = 250e6
+
+/**
+ * Runs one benchmark: preflight, calibrate, idle baseline, warm-up, the measured load (closed or open
+ * loop on an absolute schedule), then analysis. Records and samples go to the store as they arrive,
+ * so an interrupted run keeps everything measured so far.
+ */
+export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promise<BenchResult> {
+  const { clock, client, store, events, signal } = deps
+  const startedAt = new Date(clock.wallMs()).toISOString()
+  const warnings: string[] = []
+  events.emit({ type: 'phase', phase: 'preflight', atNs: clock.nowNs() })
+  const target = await client.preflight(signal)
+  for (const m of deps.meters) await m.preflight()
+  if (!target.streamsUsage) warnings.push('the server sent no usage with stream_options.include_usage; token counts come from content chunks')
+
+  const { calibration, note } = await calibrateTokens(client, config)
+  if (note) warnings.push(note)
+  const workload = createWorkload(config, calibration, deps.dataset)
+
+  store.createRun({
+    id: deps.runId,
+    startedAt,
+    epochWallMs: clock.wallMs() - clock.nowNs() / 1e6,
+    toolVersion: deps.toolVersion,
+    config: deps.configForRecord ?? config,
+    target: { endpoint: target.baseUrl, api: config.target.api, model: target.model, server: target.server },
+    labels: config.labels,
+    meters: deps.meters.map((m) => m.info),
+  })
+
+  const records: RequestRecord[] = []
+  const samples: PowerSample[] = []
+  let unflushedRecords: RequestRecord[] = []
+  let unflushedSamples: PowerSample[] = []
+  const flush = (): void => {
+    store.appendRequests(deps.runId, unflushedRecords)
+    store.appendPowerSamples(deps.runId, unflushedSamples)
+    unflushedRecords = []
+    unflushedSamples = []
+  }
+  const onSample = (s: PowerSample): void => {
+    samples.push(s)
+    unflushedSamples.push(s)
+  }
+  const onRecord = (r: RequestRecord): void => {
+    records.push(r)
+    unflushedRecords.push(r)
+    events.emit({ type: 'request', record: r })
+  }
+
+  let status: RunSummary['status'] = 'complete'
+  let idleWindowNs: { startNs: number; endNs: number } | null = null
+  const inflight = new AbortController()
+  const abortInflight = (): void => inflight.abort()
+  signal.addEventListener('abort', abortInflight, { once: true })
+  const flusherStop = new AbortController()
+  const flusher = (async () => {
+    let next = clock.nowNs() + FLUSH_EVERY_NS
+    while (!flusherStop.signal.aborted) {
+      await clock.sleepUntil(next, flusherStop.signal)
+      flush()
+      next += FLUSH_EVERY_NS
+    }
+  })()
+
+  let dropped = 0
+  let monitorResult: ReturnType<ClientMonitor["stop"]> | null
+  const startedMeters: PowerMeter[] = []
+  try {
+    for (const m of deps.meters) {
+      await m.start(onSample)
+      startedMeters.push(m)
+    }
+    if (config.idleS > 0 && !signal.aborted) {
+      const startNs = clock.nowNs()
+      events.emit({ type: 'info', message: `measuring idle power for ${config.idleS} s` })
+      await clock.sleepUntil(startNs + sToNs(config.idleS), signal)
+      idleWindowNs = { startNs, endNs: clock.nowNs() }
+    }
+    const concurrency = config.load.type === 'closed-loop' ? config.load.concurrency : Math.min(config.load.maxConcurrency, Math.max(1, Math.ceil(config.load.rate * 2)))
+    if (!signal.aborted) await client.warmConnections(concurrency)
+
+    let seq = 0
+    if (config.warmupRequests > 0 && !signal.aborted) {
+      events.emit({ type: 'phase', phase: 'warmup', atNs: clock.nowNs() })
+      let left = config.warmupRequests
+      const users = Math.min(concurrency, config.warmupRequests)
+      await Promise.all(
+        Array.from({ length: users }, async (_, userId) => {
+          while (left > 0 && !signal.aborted) {
+            left--
+            const req = workload.request({ seq: seq++, phase: 'warmup', userId, scheduledAtNs: null })
+            onRecord(await client.send(req, inflight.signal))
+          }
+        }),
+      )
+    }
+
+    deps.monitor?.start()
+    events.emit({ type: 'phase', phase: 'measure', atNs: clock.nowNs() })
+    const nextSeq = (): number => seq++
+    if (config.load.type === 'closed-loop') await closedLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
+    else dropped = await openLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
+    monitorResult = deps.monitor?.stop() ?? null
+    events.emit({ type: 'phase', phase: 'drain', atNs: clock.nowNs() })
+    if (signal.aborted) status = 'interrupted'
+  } catch (e) {
+    status = 'failed'
+    throw e
+  } finally {
+    for (const m of startedMeters) await m.stop().catch(() => undefined)
+    signal.removeEventListener('abort', abortInflight)
+    flusherStop.abort()
+    await flusher
+    flush()
+    if (status === 'failed') store.finishRun(deps.runId, 'failed', null)
+  }
+
+  events.emit({ type: 'phase', phase: 'analyze', atNs: clock.nowNs() })
+  let summary = analyzeRun({
+    id: deps.runId,
+    startedAt,
+    endedAt: new Date(clock.wallMs()).toISOString(),
+    status,
+    toolVersion: deps.toolVersion,
+    config,
+    target: { endpoint: target.baseUrl, api: config.target.api, model: target.model, server: target.server },
+    workload: workload.description,
+    records,
+    powerSamples: samples,
+    meters: deps.meters.map((m) => m.info),
+    idleWindowNs,
+    connections: client.connectionStats(),
+    droppedArrivals: dropped,
+    clientMonitor: monitorResult,
+    warnings,
+  })
+  if (deps.configForRecord !== undefined) summary = { ...summary, config: deps.configForRecord }
+  if (deps.enrich) summary = deps.enrich(summary, { samples, meters: deps.meters, idleWindowNs, records })
+  store.finishRun(deps.runId, status, summary)
+  events.emit({ type: 'phase', phase: 'done', atNs: clock.nowNs() })
+  return { summary, target }
+}
+
+/** N users, each sending its next request as soon as the previous one ends. */
+async function closedLoop(
+  config: BenchConfig,
+  workload: Workload,
+  deps: BenchDeps,
+  nextSeq: () => number,
+  onRecord: (r: RequestRecord) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  if (config.load.type !== 'closed-loop') return
+  const { clock } = deps
+  const limit = config.stop.requests ?? Infinity
+  const deadlineNs = config.stop.durationS !== undefined ? clock.nowNs() + sToNs(config.stop.durationS) : Infinity
+  let issued = 0
+  await Promise.all(
+    Array.from({ length: config.load.concurrency }, async (_, userId) => {
+      while (!signal.aborted && issued < limit && clock.nowNs() < deadlineNs) {
+        issued++
+        const slot: RequestSlot = { seq: nextSeq(), phase: 'measure', userId, scheduledAtNs: null }
+        onRecord(await deps.client.send(workload.request(slot), signal))
+      }
+    }),
+  )
+}
+
+/**
+ * Requests at absolute arrival times (constant, Poisson or gamma). A request is sent at
+ * `start + offset` however late the previous one was; arrivals finding `maxConcurrency` requests in
+ * flight are dropped and counted. Returns the number dropped.
+ */
+async function openLoop(
+  config: BenchConfig,
+  workload: Workload,
+  deps: BenchDeps,
+  nextSeq: () => number,
+  onRecord: (r: RequestRecord) => void,
+  signal: AbortSignal,
+): Promise<number> {
+  const load = config.load
+  if (load.type === 'closed-loop') return 0
+  const { clock } = deps
+  const limit = config.stop.requests ?? Infinity
+  const spanNs = config.stop.durationS !== undefined ? sToNs(config.stop.durationS) : Infinity
+  const rng = createRng(deriveSeed(config.workload.seed, 'arrivals'))
+  const startNs = clock.nowNs()
+  const pending = new Set<Promise<void>>()
+  let dropped = 0
+  let arrivals = 0
+  for (const offsetNs of arrivalOffsetsNs(load.type, load.rate, load.burstiness, rng)) {
+    if (signal.aborted || arrivals >= limit || offsetNs >= spanNs) break
+    arrivals++
+    const atNs = startNs + offsetNs
+    await clock.sleepUntil(atNs, signal)
+    if (signal.aborted) break
+    if (pending.size >= load.maxConcurrency) {
+      dropped++
+      continue
+    }
+    const slot: RequestSlot = { seq: nextSeq(), phase: 'measure', userId: null, scheduledAtNs: atNs }
+    const p: Promise<void> = deps.client.send(workload.request(slot), signal).then((r) => {
+      pending.delete(p)
+      onRecord(r)
+    })
+    pending.add(p)
+  }
+  await Promise.all(pending)
+  return dropped
+}
