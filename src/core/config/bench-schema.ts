@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { CostSchema } from './cost-schema.js'
 import { DistributionSchema } from './distribution.js'
-import { BoundarySchema, MeterSpecSchema } from './meters-schema.js'
+import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-schema.js'
 
 /**
  * The one schema for `tokenwatt bench`: YAML files and CLI flags are merged as plain data and
@@ -113,6 +113,8 @@ export const BenchConfigSchema = z
     boundary: BoundarySchema.default('device'),
     /** Seconds of idle power measured before the load starts (0 = none). */
     idleS: z.number().nonnegative().default(0),
+    /** How energy is carried from one boundary to the next (host share, PSU, PDU, PUE, provisioned power). */
+    attribution: AttributionSchema.prefault({}),
     /** Cost model (issue 5). */
     cost: CostSchema.optional(),
     /** Free-form labels stored with the run. */
