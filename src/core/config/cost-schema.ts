@@ -1,5 +1,93 @@
 import { z } from 'zod'
 
-/** The `cost:` section. Owned by the economics work (issue 5). */
-export const CostSchema = z.object({}).loose()
+/**
+ * The `cost:` section (issue 5): what it costs to serve the measured throughput, owned or rented.
+ * Every value a preset fills can be overridden here; every default that is an assumption (PUE,
+ * electricity price, depreciation life, cost of capital, the input:output price ratio) is printed
+ * with its source in the result's `cost.assumptions`, so finance can see and change it.
+ *
+ * @example
+ * ```yaml
+ * cost:
+ *   preset: h100          # nameplate/all-in power and typical prices, each with its public source
+ *   accelerators: 8       # accelerators behind the endpoint during the run
+ *   mode: own
+ *   own: { serverCapexUsdPerAccelerator: 33750, costOfCapital: 0.09, colocationUsdPerKwMonth: 180 }
+ *   usdPerKwh: 0.07
+ *   pue: 1.25
+ *   utilization: 0.6      # share of hours serving at the measured throughput; idle power the rest
+ *   price: { usdPerMillionOutputTokens: 2.0, usdPerMillionInputTokens: 0.5 }
+ * ```
+ */
+export const PRESET_IDS = ['h100', 'h200', 'b200', 'gb200', 'mi300x', 'mi355x'] as const
+export type PresetId = (typeof PRESET_IDS)[number]
+
+const nonNeg = z.number().nonnegative()
+const share = z.number().min(0).max(1)
+
+export const OwnCostSchema = z.strictObject({
+  /** Server capex (accelerators + host + chassis) per accelerator, USD. */
+  serverCapexUsdPerAccelerator: nonNeg.optional(),
+  /** Network and storage capex as a share of server capex (0.1 = +10 %). */
+  networkStorageShare: share.optional(),
+  /** Or as USD per accelerator (added to the share). */
+  networkStorageUsdPerAccelerator: nonNeg.optional(),
+  /** Facility (power, cooling, shell) capex per kW of provisioned IT power, USD/kW. */
+  facilityCapexUsdPerKw: nonNeg.optional(),
+  /** Depreciation life of the IT equipment, years. */
+  depreciationYears: z.number().positive().max(50).optional(),
+  /** Depreciation life of the facility, years. */
+  facilityLifeYears: z.number().positive().max(60).optional(),
+  /** Annual cost of capital (0.08 = 8 %/yr), used in the capital recovery factor. */
+  costOfCapital: z.number().min(0).max(1).optional(),
+  /** Maintenance and support per year as a share of IT capex (0.03 = 3 %/yr). */
+  maintenanceSharePerYear: share.optional(),
+  /** Software licences per accelerator-year, USD. */
+  softwareUsdPerAcceleratorYear: nonNeg.optional(),
+  /** Colocation rent per kW of provisioned IT power per month, USD. */
+  colocationUsdPerKwMonth: nonNeg.optional(),
+})
+
+export const RentCostSchema = z.strictObject({
+  /** Rental price per accelerator-hour, USD. Absent: the preset's price for `tier`. */
+  usdPerAcceleratorHour: nonNeg.optional(),
+  /** Whether the rental price includes electricity (usual for cloud); when false, energy is added. */
+  energyIncluded: z.boolean().optional(),
+  /** Which preset price to use: market rental, or the owner's all-in TCO per accelerator-hour. */
+  tier: z.enum(['market', 'owner-tco']).optional(),
+})
+
+export const PriceSchema = z.strictObject({
+  /** Selling price per million output tokens, USD (for revenue and margin). */
+  usdPerMillionOutputTokens: nonNeg.optional(),
+  /** Selling price per million input tokens, USD. */
+  usdPerMillionInputTokens: nonNeg.optional(),
+})
+
+export const CostSchema = z.strictObject({
+  /** Accelerator preset: power figures and typical prices with sources; any value can be overridden. */
+  preset: z.enum(PRESET_IDS).optional(),
+  /** Accelerators serving the endpoint during the run (throughput is divided by this). */
+  accelerators: z.number().int().positive().optional(),
+  /** own: capex + opex; rent: $/accelerator-hour. Absent: rent when a rental price is known and no capex is given. */
+  mode: z.enum(['own', 'rent']).optional(),
+  own: OwnCostSchema.optional(),
+  rent: RentCostSchema.optional(),
+  /** Electricity price at the facility meter, USD/kWh. */
+  usdPerKwh: nonNeg.optional(),
+  /** Facility overhead multiplier applied when no facility-level power was measured or modelled. */
+  pue: z.number().min(1).max(5).optional(),
+  /** Share of wall-clock hours the deployment serves at the measured throughput (idle the rest). */
+  utilization: z.number().gt(0).max(1).optional(),
+  /** Idle power per accelerator at the boundary of the power used (W), when the run measured none. */
+  idleWPerAccelerator: nonNeg.optional(),
+  /** All-in provisioned IT power per accelerator (chip + its share of host, NICs, switches), kW. */
+  provisionedKwPerAccelerator: z.number().positive().optional(),
+  /** Accelerator nameplate (TDP), W. */
+  nameplateWPerAccelerator: z.number().positive().optional(),
+  /** Input price ÷ output price, for the break-even price pair. */
+  inputOutputPriceRatio: z.number().min(0).max(10).optional(),
+  price: PriceSchema.optional(),
+})
+export type CostConfigInput = z.input<typeof CostSchema>
 export type CostConfig = z.output<typeof CostSchema>
