@@ -1,0 +1,223 @@
+import { z } from 'zod'
+// from meter-common-schema (not meters-schema) so the two schema files do not import each other in a cycle
+import { BoundarySchema, meterCommon } from './meter-common-schema.js'
+
+/**
+ * Options of the remote meters (issue 4 part B): Redfish BMCs and PDUs, SNMP PDUs, Prometheus.
+ * Kept apart from meters-schema.ts (part A: the selection, the other kinds, the union) so two people
+ * can edit at once; meters-schema.ts puts these three into its `kind` union.
+ *
+ * Secrets are never values here, only the *names* of environment variables holding them, so a
+ * config file can be committed and a resolved config stored with a run.
+ *
+ * @example
+ * ```yaml
+ * meters:
+ *   - kind: redfish
+ *     url: https://10.0.0.5
+ *     user: root
+ *     passwordEnv: BMC_PASSWORD
+ *     tls: { fingerprint256: "9F:86:D0:...:08" }   # the BMC's self-signed certificate, pinned
+ *   - kind: snmp
+ *     vendor: raritan
+ *     host: pdu-a.lab
+ *     outlets: [3, 4]                              # the outlets feeding this server
+ *   - kind: prometheus
+ *     url: http://prometheus:9090
+ *     preset: dcgm
+ *     selector: '{Hostname="gpu-node-01"}'
+ * ```
+ */
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+const index = z.number().int().positive()
+
+/**
+ * Fields every remote meter shares with the other kinds (part A's `meterCommon`). The boundary
+ * default depends on what is found (a chassis is `node`, a PDU's mains `rack`, a DCGM GPU `device`),
+ * so it stays optional here and the adapter fills it in.
+ */
+const common = {
+  ...meterCommon,
+  boundary: BoundarySchema.optional(),
+  /** Per-request timeout (ms). */
+  timeoutMs: z.number().positive().max(120_000).default(5_000),
+}
+
+/**
+ * TLS trust for one target. Default: the system CA store. BMCs ship self-signed certificates: pin the
+ * certificate's SHA-256 fingerprint (the preflight error prints the one it saw) or name a CA file.
+ * `insecure` turns verification off for this target only, never process-wide.
+ */
+export const RemoteTlsSchema = z
+  .strictObject({
+    /** SHA-256 fingerprint of the server certificate (hex, colons optional). Pinned: the CA chain and host name are not checked. */
+    fingerprint256: z
+      .string()
+      .transform((s) => s.replace(/^sha256[:/ ]?/i, '').replace(/[:\s]/g, '').toUpperCase())
+      .pipe(z.string().regex(/^[0-9A-F]{64}$/, 'must be a SHA-256 fingerprint: 64 hex digits, colons optional'))
+      .optional(),
+    /** PEM file of the CA (or the self-signed certificate itself) to trust for this target. */
+    caFile: z.string().min(1).optional(),
+    /** Name to verify the certificate against, when the URL holds an IP address. */
+    servername: z.string().min(1).optional(),
+    /** Turn certificate verification off for this target. Credentials may then reach an impostor. */
+    insecure: z.boolean().default(false),
+  })
+  .refine((t) => !(t.insecure && (t.fingerprint256 !== undefined || t.caFile !== undefined)), {
+    message: 'insecure cannot be combined with fingerprint256 or caFile',
+  })
+
+export const RedfishSourceSchema = z.enum(['auto', 'environment-metrics', 'sensors', 'power-subsystem', 'power', 'rack-pdu'])
+export type RedfishSource = z.output<typeof RedfishSourceSchema>
+
+/**
+ * A Redfish service (BMC or PDU). `source: auto` walks EnvironmentMetrics → Sensors →
+ * PowerSubsystem supplies' input power → legacy Power, per top-level chassis (sub-chassis such as
+ * GPU baseboards are skipped so nothing is counted twice), or RackPDUs when the service has no
+ * chassis power but has power equipment.
+ */
+export const RedfishMeterSchema = z.strictObject({
+  kind: z.literal('redfish'),
+  ...common,
+  periodMs: z.number().min(100).default(2_000),
+  /** Service address (`https://host[:port]`); the service root is `/redfish/v1`. */
+  url: z.url({ protocol: /^https?$/, error: 'must be an https URL such as https://10.0.0.5' }),
+  /** User name; absent: read from `userEnv`. */
+  user: z.string().min(1).optional(),
+  userEnv: envName.default('TOKENWATT_REDFISH_USER'),
+  passwordEnv: envName.default('TOKENWATT_REDFISH_PASSWORD'),
+  /** `session` logs in once (X-Auth-Token) and logs out on stop; `basic` sends credentials each request. */
+  auth: z.enum(['session', 'basic', 'none']).default('session'),
+  tls: RemoteTlsSchema.default({ insecure: false }),
+  source: RedfishSourceSchema.default('auto'),
+  /** Chassis ids to read; absent: every top-level chassis (not contained by another). */
+  chassis: z.array(z.string().min(1)).optional(),
+  /** Rack PDU id (`/redfish/v1/PowerEquipment/RackPDUs/{id}`); absent: the first one. */
+  pdu: z.string().min(1).optional(),
+  /** Outlet ids to read on the PDU (e.g. the ones feeding this server); absent: the PDU's mains. */
+  outlets: z.array(z.string().min(1)).optional(),
+  /**
+   * Energy counters: `auto` uses EnergyJoules / EnergyWh sensors as counters and integrates power
+   * where only EnergykWh exists (too coarse for a benchmark window); `counter` also uses EnergykWh;
+   * `power` never uses counters.
+   */
+  energy: z.enum(['auto', 'counter', 'power']).default('auto'),
+})
+export type RedfishMeterOptions = z.output<typeof RedfishMeterSchema>
+
+export const SnmpVendorSchema = z.enum(['apc', 'raritan', 'servertech', 'eaton'])
+export type SnmpVendor = z.output<typeof SnmpVendorSchema>
+
+export const SnmpV3UserSchema = z.strictObject({
+  name: z.string().min(1),
+  level: z.enum(['noAuthNoPriv', 'authNoPriv', 'authPriv']).default('authPriv'),
+  authProtocol: z.enum(['md5', 'sha', 'sha224', 'sha256', 'sha384', 'sha512']).default('sha'),
+  authKeyEnv: envName.default('TOKENWATT_SNMP_AUTH_KEY'),
+  privProtocol: z.enum(['des', 'aes', 'aes256b', 'aes256r']).default('aes'),
+  privKeyEnv: envName.default('TOKENWATT_SNMP_PRIV_KEY'),
+})
+export type SnmpV3User = z.output<typeof SnmpV3UserSchema>
+
+/**
+ * A metered PDU over SNMP. `what` picks the inlet (the whole PDU input), its phases, or outlets
+ * (outlet-metered models; list the ones feeding the system under test). The energy meter is used as a
+ * counter only where its resolution is 1 Wh or finer (Raritan, Eaton, ServerTech outlets); APC's
+ * and ServerTech cords' 0.1 kWh meters are read for the record but power is integrated.
+ */
+export const SnmpMeterSchema = z
+  .strictObject({
+    kind: z.literal('snmp'),
+    ...common,
+    periodMs: z.number().min(100).default(1_000),
+    timeoutMs: z.number().positive().default(2_000),
+    retries: z.number().int().nonnegative().default(1),
+    vendor: SnmpVendorSchema,
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65_535).default(161),
+    version: z.enum(['2c', '3']).default('2c'),
+    /** v2c community; absent variable: `public`. */
+    communityEnv: envName.default('TOKENWATT_SNMP_COMMUNITY'),
+    v3: SnmpV3UserSchema.optional(),
+    /** PDU / unit / strap index in a daisy chain (1 = the first). */
+    unit: index.default(1),
+    /** Inlet / input cord index. */
+    inlet: index.default(1),
+    what: z.enum(['inlet', 'phases', 'outlets']).optional(),
+    outlets: z.array(index).min(1).optional(),
+    phases: z.array(index).min(1).optional(),
+    /** `auto`: counters at ≤1 Wh resolution; `counter`: any energy meter; `power`: never. */
+    energy: z.enum(['auto', 'counter', 'power']).default('auto'),
+  })
+  .superRefine((o, ctx) => {
+    if (o.version === '3' && o.v3 === undefined) ctx.addIssue({ code: 'custom', path: ['v3'], message: 'version 3 needs a v3 user ({ name, level, ... })' })
+    const what = o.what ?? (o.outlets ? 'outlets' : o.phases ? 'phases' : 'inlet')
+    if (what === 'outlets' && o.outlets === undefined) ctx.addIssue({ code: 'custom', path: ['outlets'], message: 'what: outlets needs the outlet numbers to read' })
+    if (what === 'phases' && (o.vendor === 'raritan' || o.vendor === 'servertech'))
+      ctx.addIssue({ code: 'custom', path: ['what'], message: `phase power is not read for ${o.vendor}; use inlet or outlets` })
+  })
+export type SnmpMeterOptions = z.output<typeof SnmpMeterSchema>
+
+export const PowerUnitSchema = z.enum(['W', 'mW', 'uW', 'kW'])
+export const EnergyUnitSchema = z.enum(['J', 'mJ', 'uJ', 'kJ', 'Wh', 'kWh'])
+
+export const PrometheusPresetSchema = z.enum(['dcgm', 'kepler', 'kepler-gpu', 'kepler-platform', 'scaphandre', 'custom'])
+export type PrometheusPreset = z.output<typeof PrometheusPresetSchema>
+
+/**
+ * Power and energy series in a Prometheus server (DCGM exporter, Kepler, Scaphandre, anything with a
+ * unit). Raw samples of the window are fetched and integrated here (counter resets handled), not
+ * PromQL's extrapolating `increase()`. A bare selector gives raw scrape samples; any other
+ * expression is evaluated every `periodMs` over the window.
+ */
+export const PrometheusMeterSchema = z
+  .strictObject({
+    kind: z.literal('prometheus'),
+    ...common,
+    /** Live poll period (ms); also the step for expressions that are not bare selectors. */
+    periodMs: z.number().min(100).default(5_000),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:9090' }),
+    preset: PrometheusPresetSchema.default('dcgm'),
+    /** Label matchers added to the preset's selectors, e.g. `{Hostname="gpu-node-01"}`. */
+    selector: z.string().regex(/^\{.*\}$/s, 'must be label matchers in braces, e.g. {instance="node1:9400"}').optional(),
+    /** Power query (custom preset, or to override the preset's). */
+    power: z.strictObject({ query: z.string().min(1), unit: PowerUnitSchema }).optional(),
+    /** Cumulative energy query (a counter). */
+    energy: z.strictObject({ query: z.string().min(1), unit: EnergyUnitSchema }).optional(),
+    /** Channel name from labels: `{UUID}`, `{instance}/{gpu}`; default: the preset's. */
+    channel: z.string().min(1).optional(),
+    /** Bearer token from this variable. */
+    bearerTokenEnv: envName.optional(),
+    /** Basic auth user and password variable. */
+    basicUser: z.string().min(1).optional(),
+    basicPasswordEnv: envName.optional(),
+    tls: RemoteTlsSchema.default({ insecure: false }),
+    /** Most time to wait after stop for the scrape that covers the window's end (ms). */
+    settleMaxMs: z.number().nonnegative().default(60_000),
+    /** Use the counter (`auto`: when the preset/config has one), or only power. */
+    use: z.enum(['auto', 'counter', 'power']).default('auto'),
+  })
+  .superRefine((o, ctx) => {
+    if (o.preset === 'custom' && o.power === undefined && o.energy === undefined)
+      ctx.addIssue({ code: 'custom', path: ['power'], message: 'preset custom needs power: {query, unit} or energy: {query, unit}' })
+    if ((o.basicUser === undefined) !== (o.basicPasswordEnv === undefined))
+      ctx.addIssue({ code: 'custom', path: ['basicUser'], message: 'basic auth needs both basicUser and basicPasswordEnv' })
+  })
+export type PrometheusMeterOptions = z.output<typeof PrometheusMeterSchema>
+
+/**
+ * The `--meter KIND:ARG` short forms of the remote meters, as plain data for the schema:
+ * `redfish:https://10.0.0.5`, `snmp:apc@10.0.0.9` (vendor@host[:port]),
+ * `prometheus:http://prom:9090` or `prometheus:kepler@http://prom:9090` (preset@url).
+ * Returns what to validate; the schema reports what is wrong.
+ */
+export function parseRemoteMeterArg(kind: 'redfish' | 'snmp' | 'prometheus', arg: string): Record<string, unknown> {
+  if (kind === 'redfish') return { kind, url: arg }
+  if (kind === 'snmp') {
+    const m = /^([a-z]+)@(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(arg)
+    if (!m) return { kind, host: arg }
+    return { kind, vendor: m[1], host: m[2]?.replace(/^\[|\]$/g, ''), ...(m[3] ? { port: Number(m[3]) } : {}) }
+  }
+  const m = /^([a-z-]+)@(https?:\/\/.+)$/.exec(arg)
+  return m ? { kind, preset: m[1], url: m[2] } : { kind, url: arg }
+}
