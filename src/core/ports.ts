@@ -118,6 +118,12 @@ export interface MeterInfo {
   readonly counterModulusJ?: Readonly<Record<string, number>>
   /** Per channel: the enforced power limit (W) read from the device, for provisioned-power figures. */
   readonly powerLimitW?: Readonly<Record<string, number>>
+  /**
+   * A remote meter's clock minus ours (ms) as the meter measured it (HTTP `Date` headers, Prometheus
+   * evaluation times), with the half-width of the interval it lies in. Remote meters whose readings
+   * carry no timestamp of their own report their offset only here.
+   */
+  readonly clockOffset?: { readonly offsetMs: number; readonly uncertaintyMs: number; readonly source: string }
 }
 
 export interface MeterPreflight {
