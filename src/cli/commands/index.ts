@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
 import type { CliContext } from '../main.js'
+import { registerBench } from './bench.js'
+import { registerRuns } from './runs.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
-  void program
-  void ctx
+  registerBench(program, ctx)
+  registerRuns(program, ctx)
 }

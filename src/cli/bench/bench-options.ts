@@ -1,0 +1,85 @@
+import { Option, type Command } from 'commander'
+import { parseDistributionFlag } from '../../core/config/distribution.js'
+import { setPath } from '../config/merge.js'
+import { collect, durationS, headerPair, keyValue, nonNegativeInt, number, positiveInt, positiveNumber } from '../parse-args.js'
+
+/**
+ * The flags of `bench` for the common case. Each maps onto one path of the config schema, so flags
+ * and YAML share one validation; `-c bench.yaml` covers everything else.
+ */
+interface FlagSpec {
+  readonly flags: string
+  readonly path: string
+  readonly description: string
+  readonly parse?: (value: string, previous?: never) => unknown
+  readonly choices?: readonly string[]
+  readonly map?: (value: unknown) => unknown
+}
+
+const FLAGS: readonly FlagSpec[] = [
+  { flags: '--endpoint <url>', path: 'target.endpoint', description: "server base URL, with or without /v1 (default: start the embedded llama.cpp engine)" },
+  { flags: '--model <name>', path: 'target.model', description: 'model to request (default: the first one the server lists)' },
+  { flags: '--api <api>', path: 'target.api', description: 'OpenAI API to drive', choices: ['chat', 'completions'] },
+  { flags: '--api-key-env <name>', path: 'target.apiKeyEnv', description: 'environment variable holding the API key (default OPENAI_API_KEY)' },
+  { flags: '--header <name: value>', path: 'target.headers', description: 'extra HTTP header (repeatable)', parse: collect, map: (v) => Object.fromEntries((v as string[]).map(headerPair)) },
+  { flags: '--ignore-eos', path: 'target.ignoreEos', description: 'send ignore_eos so every request generates its full output length' },
+  { flags: '--min-tokens', path: 'target.minTokens', description: 'send min_tokens = max_tokens (vLLM)' },
+  { flags: '--continuous-usage', path: 'target.continuousUsage', description: 'ask for per-chunk usage (vLLM continuous_usage_stats)' },
+  { flags: '--concurrency <n>', path: 'load.concurrency', description: 'closed loop: number of concurrent users', parse: positiveInt },
+  { flags: '--rate <rps>', path: 'load.rate', description: 'open loop: requests per second', parse: positiveNumber },
+  { flags: '--arrival <process>', path: 'load.type', description: 'open-loop arrival process (with --rate; default poisson)', choices: ['constant', 'poisson', 'gamma'] },
+  { flags: '--burstiness <k>', path: 'load.burstiness', description: 'gamma arrivals: shape k (1 = Poisson, <1 burstier)', parse: positiveNumber },
+  { flags: '--max-concurrency <n>', path: 'load.maxConcurrency', description: 'open loop: cap on requests in flight; arrivals beyond are dropped and counted', parse: positiveInt },
+  { flags: '--requests <n>', path: 'stop.requests', description: 'stop after this many measured requests', parse: positiveInt },
+  { flags: '--duration <time>', path: 'stop.durationS', description: 'stop sending after this long (60, 90s, 5m)', parse: durationS },
+  { flags: '--warmup <n>', path: 'warmupRequests', description: 'requests sent before the measurement, excluded from results', parse: nonNegativeInt },
+  { flags: '--input-tokens <dist>', path: 'workload.input', description: 'prompt length: 512 | uniform:100-900 | normal:512,64 | lognormal:512,200', parse: parseDistributionFlag },
+  { flags: '--output-tokens <dist>', path: 'workload.output', description: 'output length (max_tokens), same forms as --input-tokens', parse: parseDistributionFlag },
+  { flags: '--shared-prefix <tokens>', path: 'workload.sharedPrefixTokens', description: 'tokens of a prefix shared by every prompt (prefix caching)', parse: nonNegativeInt },
+  { flags: '--dataset <file>', path: 'workload.dataset.path', description: 'prompts from a JSONL or ShareGPT file' },
+  { flags: '--dataset-format <fmt>', path: 'workload.dataset.format', description: 'format of --dataset', choices: ['jsonl', 'sharegpt'] },
+  { flags: '--seed <n>', path: 'workload.seed', description: 'workload seed (same seed, same requests)', parse: nonNegativeInt },
+  { flags: '--tokenizer <how>', path: 'workload.tokenizer', description: 'how prompt lengths are hit', choices: ['auto', 'server', 'probe', 'estimate'] },
+  { flags: '--slo-ttft-ms <ms>', path: 'slo.ttftMs', description: 'SLO bound on TTFT per request', parse: positiveNumber },
+  { flags: '--slo-tpot-ms <ms>', path: 'slo.tpotMs', description: 'SLO bound on TPOT per request', parse: positiveNumber },
+  { flags: '--slo-e2e-ms <ms>', path: 'slo.e2eMs', description: 'SLO bound on end-to-end latency per request', parse: positiveNumber },
+  { flags: '--slo-percentile <p>', path: 'slo.percentile', description: 'percentile the run-level SLO verdict checks (default 99)', parse: number },
+  { flags: '--slo-min-attainment <share>', path: 'slo.minAttainment', description: 'fail (exit 99) when fewer requests than this share (0..1) meet the SLO', parse: number },
+  { flags: '--timeout-ms <ms>', path: 'timeouts.totalMs', description: 'longest a request may take in all', parse: positiveNumber },
+  { flags: '--idle-timeout-ms <ms>', path: 'timeouts.idleMs', description: 'longest silence between two chunks', parse: positiveNumber },
+  { flags: '--out <dir>', path: 'out', description: 'directory for summary.json (a run-id folder is made inside)' },
+  { flags: '--store <file>', path: 'store', description: 'SQLite results store (default: ~/.local/share/tokenwatt/tokenwatt.db)' },
+  { flags: '--label <key=value>', path: 'labels', description: 'label stored with the run (repeatable)', parse: collect, map: (v) => Object.fromEntries((v as string[]).map(keyValue)) },
+]
+
+export function addBenchOptions(cmd: Command): Command {
+  for (const f of FLAGS) {
+    const opt = new Option(f.flags, f.description)
+    if (f.choices) opt.choices(f.choices)
+    if (f.parse) opt.argParser(f.parse as (v: string, p: unknown) => unknown)
+    cmd.addOption(opt)
+  }
+  return cmd
+}
+
+/** Turns the parsed flags into a config layer (only the flags that were given). */
+export function benchFlagsToConfig(opts: Record<string, unknown>, cmd: Command): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const f of FLAGS) {
+    const name = cmd.options.find((o) => o.flags === f.flags)?.attributeName()
+    if (!name) continue
+    const v = opts[name]
+    if (v === undefined) continue
+    setPath(out, f.path, f.map ? f.map(v) : v)
+  }
+  // --rate alone means an open loop (Poisson unless --arrival says otherwise); --concurrency a closed one.
+  const load = out.load as Record<string, unknown> | undefined
+  if (load) {
+    if (load.rate !== undefined && load.type === undefined) load.type = 'poisson'
+    if (load.concurrency !== undefined && load.type === undefined) load.type = 'closed-loop'
+  }
+  return out
+}
+
+/** The flag table, for docs. */
+export const BENCH_FLAGS = FLAGS

@@ -1,0 +1,48 @@
+import { Command } from 'commander'
+import { BenchConfigSchema, type BenchConfig } from '../../core/config/bench-schema.js'
+import { ConfigError } from '../../core/errors.js'
+import { addBenchOptions, benchFlagsToConfig } from '../bench/bench-options.js'
+import { runBenchFromConfig } from '../bench/bench-runner.js'
+import { readConfigFile, resolveConfig } from '../config/load-config.js'
+import type { CliContext } from '../main.js'
+import { renderSummary } from '../render-summary.js'
+
+const CONFIG_HINT = 'see `tokenwatt bench --help` and docs/config.md for every key'
+
+/** Reads -c FILE and the flags into one validated config (flags win over the file). */
+export function benchConfigFrom(opts: Record<string, unknown>, cmd: Command, ctx: CliContext, extraLayers: Record<string, unknown>[] = []): BenchConfig {
+  const file = typeof opts.config === 'string' ? readConfigFile(opts.config, ctx.host.cwd) : null
+  const flags = benchFlagsToConfig(opts, cmd)
+  if (opts.concurrency !== undefined && opts.rate !== undefined) {
+    throw new ConfigError('--concurrency and --rate cannot be combined', { hint: 'use --concurrency N for a closed loop, or --rate R [--arrival poisson] for an open loop' })
+  }
+  // A load type given by flags replaces the file's load section rather than merging into it.
+  const fileData = file ? { ...(file.data as Record<string, unknown>) } : null
+  const flagLoad = flags.load as Record<string, unknown> | undefined
+  const fileLoad = fileData?.load as Record<string, unknown> | undefined
+  if (fileData && flagLoad?.type !== undefined && fileLoad?.type !== flagLoad.type) delete fileData.load
+  let merged: Record<string, unknown> = flags
+  for (const layer of extraLayers) merged = { ...merged, ...layer }
+  return resolveConfig(BenchConfigSchema, file ? { ...file, data: fileData } : null, merged, CONFIG_HINT)
+}
+
+export function registerBench(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('bench')
+    .description('Benchmark an OpenAI-compatible endpoint (or the embedded engine) and store the run')
+    .option('-c, --config <file>', 'YAML config file (flags override it)')
+    .option('--json', 'print summary.json to stdout instead of the table')
+    .option('--no-progress', 'no live progress line')
+  addBenchOptions(cmd)
+  cmd.action(async (opts: Record<string, unknown>, command: Command) => {
+    const config = benchConfigFrom(opts, command, ctx)
+    const result = await runBenchFromConfig(config, ctx.host, { progress: opts.progress !== false })
+    const out = ctx.host.stdout
+    if (opts.json === true) out.write(`${JSON.stringify(result.summary, null, 2)}\n`)
+    else {
+      out.write(renderSummary(result.summary))
+      out.write(`summary: ${result.summaryPath}\nstore:   ${result.storePath} (run ${result.summary.id})\n`)
+    }
+    ctx.exitCode = result.exitCode
+  })
+}
