@@ -64,7 +64,28 @@ export interface BoundaryLevel {
   readonly energyJ: number | null
   readonly interval: Interval | null
   /** The assumptions applied on the way up from the level below, with their values. */
-  readonly assumptions: readonly { readonly name: string; readonly value: number; readonly unit: string; readonly source: string }[]
+  readonly assumptions: readonly { readonly name: string; readonly value: number; readonly unit: string; readonly source: string; readonly low?: number; readonly high?: number }[]
+  /** Share of the window the level's meters covered (measured levels; modelled: the level below's). */
+  readonly coverage?: number | null
+  /** Meter ids this level's figure comes from (directly or through the level below). */
+  readonly meters?: readonly string[]
+  /** Average power at this level over the idle window, when one was measured. */
+  readonly idleW?: number | null
+  /** When the level is measured and could also be modelled from below: the two compared. */
+  readonly crossCheck?: CrossCheck | null
+}
+
+/** A measured figure set against another way of getting the same quantity. */
+export interface CrossCheck {
+  /** What the measured figure was compared with (`modeled from device`, `meter nvidia-smi`, ...). */
+  readonly against: string
+  readonly measuredJ: number
+  readonly otherJ: number
+  readonly otherInterval: Interval | null
+  /** (measured − other) / other. */
+  readonly diffRel: number
+  /** Whether the two intervals overlap. */
+  readonly consistent: boolean
 }
 
 export interface PowerSection {

@@ -269,7 +269,6 @@ export const AttributionSchema = z.strictObject({
     .prefault({}),
 })
 export type AttributionConfig = z.output<typeof AttributionSchema>
-export type AttributionInput = z.input<typeof AttributionSchema>
 
 /** Parses `--pue X` or `--pue X:LOW-HIGH` into the attribution fragment it sets. */
 export function parsePueFlag(text: string): unknown {
