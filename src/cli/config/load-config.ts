@@ -25,7 +25,7 @@ export function readConfigFile(file: string, cwd: string): ConfigFile {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false })
   const first = doc.errors[0]
   if (first) {
-    const line = first.linePos?.[0]?.line
+    const line = lineCounter.linePos(first.pos[0]).line
     throw new ConfigError(`${file}${line ? `:${line}` : ''}: invalid YAML: ${first.message.split('\n')[0]}`, { hint: 'fix the YAML syntax at that line' })
   }
   const data: unknown = doc.toJS() ?? {}
