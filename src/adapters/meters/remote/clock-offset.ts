@@ -65,6 +65,11 @@ export class ClockOffsetEstimator {
     }
   }
 
+  /** The interval the offset lies in (ms), or null before any observation. */
+  bounds(): { readonly lowMs: number; readonly highMs: number } | null {
+    return this.observations === 0 ? null : { lowMs: this.lowMs, highMs: this.highMs }
+  }
+
   /** A remote timestamp as local wall-clock ms (unchanged while nothing has been observed). */
   toLocalWallMs(remoteMs: number): number {
     const o = this.current()
