@@ -18,6 +18,8 @@ interface FlagSpec {
 
 const FLAGS: readonly FlagSpec[] = [
   { flags: '--endpoint <url>', path: 'target.endpoint', description: "server base URL, with or without /v1 (default: start the embedded llama.cpp engine)" },
+  { flags: '--engine <kind>', path: 'local.engine', description: 'embedded engine when no --endpoint: node (node-llama-cpp) or llama-server (built by `tokenwatt engine build`)', choices: ['node', 'llama-server'] },
+  { flags: '--size <size>', path: 'local.size', description: 'embedded engine model size when no --endpoint', choices: ['tiny', 'small', 'medium', 'large'] },
   { flags: '--model <name>', path: 'target.model', description: 'model to request (default: the first one the server lists)' },
   { flags: '--api <api>', path: 'target.api', description: 'OpenAI API to drive', choices: ['chat', 'completions'] },
   { flags: '--api-key-env <name>', path: 'target.apiKeyEnv', description: 'environment variable holding the API key (default OPENAI_API_KEY)' },

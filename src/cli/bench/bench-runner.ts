@@ -9,7 +9,11 @@ import type { BenchConfig } from '../../core/config/bench-schema.js'
 import { ConfigError, ExitCode } from '../../core/errors.js'
 import { DatasetParseError, parseJsonlDataset, parseShareGptDataset, type DatasetItem } from '../../core/load/dataset.js'
 import { estimateCalibration } from '../../core/load/prompts.js'
-import type { EventSink, PowerMeter } from '../../core/ports.js'
+import type { EventSink } from '../../core/ports.js'
+import { finishSummary } from '../../core/analysis/finish-summary.js'
+import { parseEndpointUrl } from '../../adapters/endpoints/base-url.js'
+import { createMeters } from '../../adapters/meters/index.js'
+import { startLocalEngine } from '../../engines/local/index.js'
 import type { RunSummary } from '../../core/summary.js'
 import { runBenchmark } from '../../runtime/run-benchmark.js'
 import type { CliHost } from '../host.js'
@@ -21,10 +25,6 @@ import { redactConfig } from './redact.js'
 export interface BenchRunOptions {
   /** Show the live progress line (default: on). */
   readonly progress?: boolean
-  /** Meters to read beside the load (built by the caller from config.meters). */
-  readonly meters?: readonly PowerMeter[]
-  /** Called with the summary before it is stored, to add energy and cost figures. */
-  readonly enrich?: Parameters<typeof runBenchmark>[1]['enrich']
   /** Extra sink for run events (e.g. the demo's own output). */
   readonly events?: EventSink
 }
@@ -39,10 +39,32 @@ export interface BenchRunResult {
 }
 
 /**
- * Runs `tokenwatt bench` for a resolved config against `config.target.endpoint` (the caller starts an
- * embedded engine first when there is none): wires the real adapters, runs, writes summary.json.
+ * Runs `tokenwatt bench` for a resolved config: against `target.endpoint`, or else an embedded
+ * llama.cpp engine started on loopback for the run and stopped after it. Wires the real adapters
+ * (client, meters, store), runs, adds energy and cost, writes summary.json.
  */
 export async function runBenchFromConfig(config: BenchConfig, host: CliHost, options: BenchRunOptions = {}): Promise<BenchRunResult> {
+  if (config.target.endpoint) return runAgainst(config, host, options)
+  const engine = await startLocalEngine({
+    engine: config.local.engine,
+    size: config.local.size,
+    quant: config.local.quant,
+    parallel: config.local.parallel,
+    threads: config.local.threads,
+    ...(config.local.cacheDir ? { cacheDir: absolute(config.local.cacheDir, host.cwd) } : {}),
+    signal: host.signal,
+    onLog: (line) => options.progress !== false && host.stderr.write(`${line}\n`),
+  })
+  try {
+    if (options.progress !== false) host.stderr.write(`embedded ${engine.engine} engine: ${engine.model} at ${engine.baseUrl} (ready in ${(engine.startMs / 1000).toFixed(1)} s)\n`)
+    const labels = { ...config.labels, engine: engine.engine, 'engine.model': engine.model }
+    return await runAgainst({ ...config, labels, target: { ...config.target, endpoint: engine.baseUrl, model: config.target.model ?? engine.model } }, host, options)
+  } finally {
+    await engine.stop()
+  }
+}
+
+async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunOptions): Promise<BenchRunResult> {
   const endpoint = config.target.endpoint
   if (!endpoint) throw new ConfigError('target.endpoint: no endpoint to benchmark', { hint: 'pass --endpoint URL' })
   const dataset = config.workload.dataset ? loadDataset(config, host.cwd) : null
@@ -66,6 +88,7 @@ export async function runBenchFromConfig(config: BenchConfig, host: CliHost, opt
   const storePath = config.store ? absolute(config.store, host.cwd) : defaultStorePath(host.env)
   const store = openStore(storePath)
   const runId = newRunId(clock.wallMs())
+  const meters = createMeters(config.meters, { env: host.env, clock, mockBaseUrl: rootUrl(endpoint) })
   const progress = new ProgressLine(host.stderr, () => clock.nowNs(), config.stop.requests ?? null, config.stop.durationS ?? null, options.progress !== false)
   const events: EventSink = options.events
     ? { emit: (e) => (progress.emit(e), options.events?.emit(e)) }
@@ -74,7 +97,7 @@ export async function runBenchFromConfig(config: BenchConfig, host: CliHost, opt
     const { summary } = await runBenchmark(config, {
       clock,
       client,
-      meters: options.meters ?? [],
+      meters,
       store,
       events,
       monitor: new ProcessClientMonitor(),
@@ -83,7 +106,8 @@ export async function runBenchFromConfig(config: BenchConfig, host: CliHost, opt
       runId,
       toolVersion: VERSION,
       configForRecord: redactConfig(config),
-      ...(options.enrich ? { enrich: options.enrich } : {}),
+      enrich: (summary, ctx) =>
+        finishSummary(summary, { config, samples: ctx.samples, meters: ctx.meters.map((m) => m.info), idleWindowNs: ctx.idleWindowNs, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6 }),
     })
     const runDir = join(absolute(config.out, host.cwd), runId)
     mkdirSync(runDir, { recursive: true })
@@ -118,6 +142,11 @@ function loadDataset(config: BenchConfig, cwd: string): DatasetItem[] {
     }
     throw e
   }
+}
+
+function rootUrl(endpoint: string): string {
+  const u = parseEndpointUrl(endpoint)
+  return `${u.origin}${u.rootPath}`
 }
 
 function absolute(p: string, cwd: string): string {

@@ -93,6 +93,18 @@ export const SloSchema = z.strictObject({
   minAttainment: z.number().min(0).max(1).optional(),
 })
 
+/** The embedded llama.cpp engine `bench` starts on loopback when no endpoint is given. */
+export const LocalEngineSchema = z.strictObject({
+  engine: z.enum(['node', 'llama-server']).default('node'),
+  size: z.enum(['tiny', 'small', 'medium', 'large']).default('small'),
+  quant: z.enum(['f16', 'q8_0']).default('f16'),
+  /** Parallel sequences (slots) of the engine. */
+  parallel: z.number().int().positive().default(8),
+  threads: z.number().int().positive().default(1),
+  /** Where generated models and the built llama-server are cached. */
+  cacheDir: z.string().optional(),
+})
+
 export const BenchConfigSchema = z
   .strictObject({
     target: TargetSchema.prefault({}),
@@ -117,6 +129,8 @@ export const BenchConfigSchema = z
     attribution: AttributionSchema.prefault({}),
     /** Cost model (issue 5). */
     cost: CostSchema.optional(),
+    /** The embedded engine started when target.endpoint is absent. */
+    local: LocalEngineSchema.prefault({}),
     /** Free-form labels stored with the run. */
     labels: z.record(z.string(), z.string()).default({}),
   })

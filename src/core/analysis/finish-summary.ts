@@ -1,0 +1,48 @@
+import type { BenchConfig } from '../config/bench-schema.js'
+import { computeCost } from '../economics/compute-cost.js'
+import type { MeterInfo } from '../ports.js'
+import type { PowerSample } from '../records.js'
+import type { RunSummary } from '../summary.js'
+import { analyzeEnergy } from './energy/analyze-energy.js'
+
+export interface FinishInput {
+  readonly config: BenchConfig
+  readonly samples: readonly PowerSample[]
+  readonly meters: readonly MeterInfo[]
+  readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null
+  /** Our wall-clock ms at run time 0, to report remote meters' clock offsets. */
+  readonly epochWallMs: number | null
+}
+
+/**
+ * Adds the energy (power, efficiency at the chosen boundary) and cost sections to a run's summary.
+ * Pure: re-running it on a stored run's samples gives the same figures.
+ */
+export function finishSummary(summary: RunSummary, input: FinishInput): RunSummary {
+  const warnings = [...summary.warnings]
+  let out: RunSummary = summary
+  if (input.meters.length > 0) {
+    const e = analyzeEnergy({
+      samples: input.samples,
+      meters: input.meters,
+      window: { startNs: summary.window.startS * 1e9, endNs: summary.window.endS * 1e9 },
+      idleWindow: input.idleWindowNs,
+      boundary: input.config.boundary,
+      attribution: input.config.attribution,
+      outputTokens: summary.tokens.output,
+      inputTokens: summary.tokens.input,
+      durationS: summary.window.durationS,
+      ...(input.epochWallMs !== null ? { wallAnchor: { atNs: 0, wallMs: input.epochWallMs } } : {}),
+    })
+    warnings.push(...e.warnings)
+    out = { ...out, power: e.power, efficiency: e.efficiency }
+  } else {
+    warnings.push('no power meter was read (--meter KIND): power, energy and tokens-per-joule figures are null')
+  }
+  if (input.config.cost !== undefined) {
+    const c = computeCost(input.config.cost, out)
+    warnings.push(...c.warnings)
+    out = { ...out, cost: c.cost }
+  }
+  return { ...out, warnings }
+}
