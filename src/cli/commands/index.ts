@@ -2,9 +2,13 @@ import type { Command } from 'commander'
 import type { CliContext } from '../main.js'
 import { registerBench } from './bench.js'
 import { registerRuns } from './runs.js'
+import { registerServeLocal } from './serve-local.js'
+import { registerEngine } from './engine.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBench(program, ctx)
   registerRuns(program, ctx)
+  registerServeLocal(program, ctx)
+  registerEngine(program, ctx)
 }
