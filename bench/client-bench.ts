@@ -1,0 +1,297 @@
+/**
+ * `npm run bench:client`: proves the load generator never limits or distorts a measurement.
+ *
+ * Builds bench/sse-server.c (a single-threaded epoll server that logs when it wrote every chunk), pins
+ * it to CPU 1 and the client to CPU 0 with taskset, and measures, each scenario in a fresh process:
+ *   throughput: 64/256/1024 closed-loop streams of 256-token responses with no delay between tokens:
+ *               tokens/s the client ingests on one core with its full per-chunk bookkeeping, and its CPU
+ *               time per token; a bare undici loop that only counts events gives the ceiling;
+ *   accuracy:   256 and 1024 streams, 50 ms TTFT, 10 ms between tokens: the client's TTFT and every
+ *               inter-token gap against the server's ground truth on the same CLOCK_MONOTONIC;
+ *   memory:     peak RSS of the client at 1024 streams (the 1,000-stream target, with margin).
+ * The machine may be shared, so the whole set runs --repeat times (default 3); the table shows the best
+ * of the repeats against the target and the spread across them.
+ *
+ * Flags: --repeat N, --quick (one short repeat), --only throughput|accuracy, --keep (keep temp files),
+ * --src DIR (measure the client in another source tree, e.g. a patched copy of src/).
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { compareWithGroundTruth, type AccuracyReport } from './accuracy.js'
+import type { RecordsFile, WorkerResult, WorkerTask } from './client-worker.js'
+import { buildServer, readGroundTruth, startServer, type ServerOptions, type ServerStats } from './sse-server-process.js'
+
+const HERE = dirname(fileURLToPath(import.meta.url))
+const ROOT = dirname(HERE)
+const OUTPUT_TOKENS = 256
+
+interface Flags {
+  readonly repeat: number
+  readonly quick: boolean
+  readonly only: 'throughput' | 'accuracy' | null
+  readonly keep: boolean
+  readonly src: string | null
+}
+
+function parseFlags(argv: readonly string[]): Flags {
+  let repeat = 3
+  let quick = false
+  let only: Flags['only'] = null
+  let keep = false
+  let src: string | null = null
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a === '--repeat') repeat = Math.max(1, Number(argv[++i]))
+    else if (a === '--quick') quick = true
+    else if (a === '--keep') keep = true
+    else if (a === '--src') src = resolve(argv[++i] ?? '.')
+    else if (a === '--only') {
+      const v = argv[++i]
+      if (v !== 'throughput' && v !== 'accuracy') throw new Error('--only takes throughput or accuracy')
+      only = v
+    } else throw new Error(`unknown flag ${a}; flags: --repeat N --quick --only throughput|accuracy --keep --src DIR`)
+  }
+  if (quick) repeat = 1
+  return { repeat, quick, only, keep, src }
+}
+
+function findTaskset(): string | null {
+  if (availableParallelism() < 2) return null
+  const res = spawnSync('taskset', ['-c', '0', 'true'])
+  return res.status === 0 ? 'taskset' : null
+}
+
+interface ThroughputRun {
+  readonly streams: number
+  readonly client: 'tokenwatt' | 'bare'
+  readonly worker: WorkerResult
+  readonly server: ServerStats
+  readonly wallS: number
+}
+interface AccuracyRun {
+  readonly streams: number
+  readonly worker: WorkerResult
+  readonly server: ServerStats
+  readonly report: AccuracyReport
+}
+
+let clientSrc: string | null = null
+
+async function runWorker(task: WorkerTask, dir: string, taskset: string | null, name: string): Promise<WorkerResult> {
+  const taskPath = join(dir, `${name}.task.json`)
+  const resultPath = join(dir, `${name}.result.json`)
+  writeFileSync(taskPath, JSON.stringify(task))
+  const nodeArgs = ['--import', 'tsx', join(HERE, 'client-worker.ts'), taskPath, resultPath]
+  const [cmd, args] = taskset !== null ? [taskset, ['-c', '0', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs]
+  const env = clientSrc === null ? process.env : { ...process.env, TOKENWATT_BENCH_SRC: clientSrc }
+  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] })
+  const limit = setTimeout(() => child.kill('SIGKILL'), 90_000)
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  clearTimeout(limit)
+  if (code !== 0) throw new Error(`client worker ${name} exited with ${code}`)
+  return JSON.parse(readFileSync(resultPath, 'utf8')) as WorkerResult
+}
+
+async function withServer<T>(bin: string, dir: string, name: string, opts: Omit<ServerOptions, 'logPath' | 'cpu'>, taskset: string | null, body: (port: number) => Promise<T>): Promise<{ value: T; stats: ServerStats; logPath: string }> {
+  const logPath = join(dir, `${name}.gt.bin`)
+  const server = await startServer(bin, { ...opts, logPath, cpu: taskset !== null ? 1 : null }, taskset)
+  let value: T
+  try {
+    value = await body(server.port)
+  } catch (err) {
+    await server.stop().catch(() => undefined)
+    throw err
+  }
+  return { value, stats: await server.stop(), logPath }
+}
+
+async function throughput(bin: string, dir: string, taskset: string | null, streams: number, client: 'tokenwatt' | 'bare', flags: Flags, rep: number): Promise<ThroughputRun> {
+  const name = `tp-${client}-${streams}-r${rep}`
+  const t0 = process.hrtime.bigint()
+  const { value, stats } = await withServer(bin, dir, name, { ttftUs: 0, itlUs: 0, batch: 16 }, taskset, (port) =>
+    runWorker({ client, mode: 'throughput', port, streams, outputTokens: OUTPUT_TOKENS, warmupS: flags.quick ? 0.5 : 1, windowS: flags.quick ? 1.5 : 3, requestsPerStream: 0, recordsPath: null }, dir, taskset, name),
+  )
+  return { streams, client, worker: value, server: stats, wallS: Number(process.hrtime.bigint() - t0) / 1e9 }
+}
+
+async function accuracy(bin: string, dir: string, taskset: string | null, streams: number, flags: Flags, rep: number): Promise<AccuracyRun> {
+  const name = `acc-${streams}-r${rep}`
+  const recordsPath = join(dir, `${name}.records.json`)
+  const { value, stats, logPath } = await withServer(bin, dir, name, { ttftUs: 50_000, itlUs: 10_000, batch: 1 }, taskset, (port) =>
+    runWorker({ client: 'tokenwatt', mode: 'accuracy', port, streams, outputTokens: OUTPUT_TOKENS, warmupS: 0, windowS: 0, requestsPerStream: flags.quick ? 1 : 2, recordsPath }, dir, taskset, name),
+  )
+  const records = JSON.parse(readFileSync(recordsPath, 'utf8')) as RecordsFile
+  const report = compareWithGroundTruth(records, readGroundTruth(logPath))
+  return { streams, worker: value, server: stats, report }
+}
+
+// ---------- rendering ----------
+
+const fmt = (v: number, digits = 2): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a')
+const kfmt = (v: number): string => `${(v / 1000).toFixed(0)}k`
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)))
+  const line = (r: readonly string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
+}
+
+interface Verdict {
+  readonly figure: string
+  readonly target: string
+  readonly best: string
+  readonly spread: string
+  readonly pass: boolean | null
+}
+
+/** Best of the repeats (by `better`) against the target, with the range across repeats. */
+function verdict(figure: string, values: readonly number[], better: 'high' | 'low', limit: number, unit: string, show: (v: number) => string): Verdict {
+  const finite = values.filter(Number.isFinite)
+  if (finite.length === 0) return { figure, target: `${better === 'high' ? '>=' : '<='} ${show(limit)} ${unit}`, best: 'n/a', spread: '', pass: null }
+  const best = better === 'high' ? Math.max(...finite) : Math.min(...finite)
+  const lo = Math.min(...finite)
+  const hi = Math.max(...finite)
+  return {
+    figure,
+    target: `${better === 'high' ? '>=' : '<='} ${show(limit)} ${unit}`,
+    best: `${show(best)} ${unit}`,
+    spread: finite.length > 1 ? `${show(lo)}..${show(hi)}` : '',
+    pass: better === 'high' ? best >= limit : best <= limit,
+  }
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2))
+  clientSrc = flags.src
+  const taskset = findTaskset()
+  const dir = mkdtempSync(join(tmpdir(), 'tokenwatt-bench-'))
+  const bin = buildServer(join(HERE, 'sse-server.c'), join(dir, 'bin'))
+  const started = process.hrtime.bigint()
+  console.log(`tokenwatt client benchmark — node ${process.version}, ${availableParallelism()} CPUs, ${taskset !== null ? 'server pinned to CPU 1, client to CPU 0 (taskset)' : 'no taskset: server and client unpinned'}`)
+  console.log(`ground-truth server: ${bin} (cc -O2); temp files in ${dir}`)
+  console.log(`client under test: ${flags.src ?? join(ROOT, 'src')}`)
+  const tp: ThroughputRun[] = []
+  const acc: AccuracyRun[] = []
+  const loads: number[] = []
+  try {
+    for (let rep = 1; rep <= flags.repeat; rep++) {
+      const load = loadavg()[0] ?? 0
+      loads.push(load)
+      console.log(`\nrepeat ${rep}/${flags.repeat} (1-min load average ${load.toFixed(2)})`)
+      if (flags.only !== 'accuracy') {
+        for (const streams of [64, 256, 1024]) {
+          for (const client of ['tokenwatt', 'bare'] as const) {
+            const r = await throughput(bin, dir, taskset, streams, client, flags, rep)
+            tp.push(r)
+            const w = r.worker
+            const srvCpu = (r.server.cpuUserS + r.server.cpuSysS) / r.wallS
+            console.log(`  throughput ${client.padEnd(9)} ${String(streams).padStart(4)} streams: ${kfmt(w.tokensPerS).padStart(5)} tok/s, ${fmt(w.cpuUsPerToken)} µs CPU/token, client CPU ${fmt(w.cpuShare * 100, 0)}%, server CPU ${fmt(srvCpu * 100, 0)}% of wall, RSS ${fmt(w.maxRssMB, 0)} MB, errors ${JSON.stringify(w.errors)}, wrong token counts ${w.wrongTokenCount}`)
+          }
+        }
+      }
+      if (flags.only !== 'throughput') {
+        for (const streams of [256, 1024]) {
+          const r = await accuracy(bin, dir, taskset, streams, flags, rep)
+          acc.push(r)
+          const a = r.report
+          console.log(
+            `  accuracy ${String(streams).padStart(4)} streams: ITL error p50 ${fmt(a.itlErrorMs.p50, 3)} / |p99| ${fmt(a.itlAbsErrorMs.p99, 3)} ms, TTFT error mean ${fmt(a.ttftErrorMs.mean, 3)} / p99 ${fmt(a.ttftErrorMs.p99, 3)} ms, ` +
+              `delivery lag p50 ${fmt(a.deliveryLagMs.p50, 3)} / p99 ${fmt(a.deliveryLagMs.p99, 3)} / min ${fmt(a.deliveryLagMs.min, 3)} ms, matched ${a.matched}/${a.matched + a.unmatched}, chunk-count mismatches ${a.chunkCountMismatch}, ` +
+              `connects inside TTFT ${a.connectInsideTtft}, server late>1ms ${r.server.lateOver1ms}, ELD p99 ${fmt(r.worker.eventLoopDelayMs.p99)} ms, RSS ${fmt(r.worker.maxRssMB, 0)} MB`,
+          )
+        }
+      }
+    }
+  } finally {
+    if (!flags.keep) rmSync(dir, { recursive: true, force: true })
+  }
+
+  const verdicts: Verdict[] = []
+  const tpOf = (streams: number, client: 'tokenwatt' | 'bare'): ThroughputRun[] => tp.filter((r) => r.streams === streams && r.client === client)
+  const accOf = (streams: number): AccuracyRun[] => acc.filter((r) => r.streams === streams)
+  if (tp.length > 0) {
+    verdicts.push(verdict('ingest at 256 streams, one core', tpOf(256, 'tokenwatt').map((r) => r.worker.tokensPerS), 'high', 450_000, 'tok/s', kfmt))
+  }
+  if (acc.length > 0) {
+    verdicts.push(verdict('p99 |ITL error| at 256 streams, 10 ms', accOf(256).map((r) => r.report.itlAbsErrorMs.p99), 'low', 1, 'ms', (v) => fmt(v, 3)))
+    verdicts.push(verdict('mean TTFT error at 256 streams', accOf(256).map((r) => r.report.ttftErrorMs.mean), 'low', 2, 'ms', (v) => fmt(v, 3)))
+    verdicts.push(verdict('p99 |ITL error| at 1024 streams, 10 ms', accOf(1024).map((r) => r.report.itlAbsErrorMs.p99), 'low', 10, 'ms', (v) => fmt(v, 3)))
+    verdicts.push(verdict('mean TTFT error at 1024 streams', accOf(1024).map((r) => r.report.ttftErrorMs.mean), 'low', 20, 'ms', (v) => fmt(v, 3)))
+    verdicts.push(verdict('connection set-up inside TTFT', acc.map((r) => r.report.connectInsideTtft), 'low', 0, 'requests', (v) => String(v)))
+  }
+  const rss1024 = [...tpOf(1024, 'tokenwatt'), ...accOf(1024)]
+  if (rss1024.length > 0) {
+    const byRepeat = new Map<number, number>()
+    rss1024.forEach((r, i) => {
+      const rep = i % flags.repeat
+      byRepeat.set(rep, Math.max(byRepeat.get(rep) ?? 0, r.worker.maxRssMB))
+    })
+    verdicts.push(verdict('peak client RSS at 1024 streams', [...byRepeat.values()], 'low', 300, 'MB', (v) => fmt(v, 0)))
+  }
+
+  console.log('\nTargets (issue 2, "Speed and accuracy"): best of the repeats, spread = min..max across repeats')
+  console.log(table([['figure', 'target', 'measured (best)', 'spread', 'verdict'], ...verdicts.map((v) => [v.figure, v.target, v.best, v.spread, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'MISS'])]))
+
+  if (tp.length > 0) {
+    console.log('\nThroughput (256-token responses, no delay between tokens; best of the repeats)')
+    const rows: string[][] = [['client', 'streams', 'tok/s', 'spread', 'µs CPU/token', 'client CPU', 'server CPU', 'ELD p99 ms', 'RSS MB']]
+    for (const client of ['tokenwatt', 'bare'] as const) {
+      for (const streams of [64, 256, 1024]) {
+        const runs = tpOf(streams, client)
+        if (runs.length === 0) continue
+        const best = runs.reduce((a, b) => (b.worker.tokensPerS > a.worker.tokensPerS ? b : a))
+        const vals = runs.map((r) => r.worker.tokensPerS)
+        rows.push([
+          client === 'bare' ? 'bare undici loop' : 'tokenwatt client',
+          String(streams),
+          kfmt(best.worker.tokensPerS),
+          runs.length > 1 ? `${kfmt(Math.min(...vals))}..${kfmt(Math.max(...vals))}` : '',
+          fmt(best.worker.cpuUsPerToken),
+          `${fmt(best.worker.cpuShare * 100, 0)}%`,
+          `${fmt(((best.server.cpuUserS + best.server.cpuSysS) / best.wallS) * 100, 0)}%`,
+          fmt(best.worker.eventLoopDelayMs.p99),
+          fmt(best.worker.maxRssMB, 0),
+        ])
+      }
+    }
+    console.log(table(rows))
+    console.log('client CPU = share of its one core inside the window; server CPU = the server process over the whole scenario (start-up included), so below 100% means the server had headroom.')
+  }
+  if (acc.length > 0) {
+    console.log('\nAccuracy (50 ms TTFT, 10 ms between tokens, 256-token responses; best repeat by p99 |ITL error|)')
+    const rows: string[][] = [['streams', 'ITL err p50', 'ITL err |p99|', 'p50 ITL shift', 'p99 ITL shift', 'TTFT err mean', 'TTFT err p99', 'delivery p50', 'delivery p99', 'send lag p50', 'conn in TTFT', 'server late>1ms', 'ELD p99']]
+    for (const streams of [256, 1024]) {
+      const runs = accOf(streams)
+      if (runs.length === 0) continue
+      const b = runs.reduce((x, y) => (y.report.itlAbsErrorMs.p99 < x.report.itlAbsErrorMs.p99 ? y : x))
+      const a = b.report
+      rows.push([
+        String(streams),
+        fmt(a.itlErrorMs.p50, 3),
+        fmt(a.itlAbsErrorMs.p99, 3),
+        fmt(a.itlP50ShiftMs, 3),
+        fmt(a.itlP99ShiftMs, 3),
+        fmt(a.ttftErrorMs.mean, 3),
+        fmt(a.ttftErrorMs.p99, 3),
+        fmt(a.deliveryLagMs.p50, 3),
+        fmt(a.deliveryLagMs.p99, 3),
+        fmt(a.sendLagMs.p50, 3),
+        String(a.connectInsideTtft),
+        String(b.server.lateOver1ms),
+        fmt(b.worker.eventLoopDelayMs.p99),
+      ])
+    }
+    console.log(table(rows))
+    console.log('all in ms. ITL err = client gap − server gap per token; shift = client percentile − server percentile; delivery = client arrival − server write; send lag = server receive − client sent.')
+    const cc = acc[0]!.worker.clockCheck
+    console.log(`clock check: the server's CLOCK_MONOTONIC fell inside the client's hrtime bracket in ${cc.inside}/${cc.samples} round trips (max ${fmt(cc.maxAbsOffsetNs / 1e3, 1)} µs from the midpoint, fastest round trip ${fmt(cc.minRoundTripNs / 1e3, 1)} µs): one clock, no alignment needed.`)
+  }
+  const minLoad = Math.min(...loads)
+  const maxLoad = Math.max(...loads)
+  console.log(`\nload average at the start of each repeat: ${loads.map((l) => l.toFixed(2)).join(', ')}${maxLoad - minLoad > 0.5 ? ' (varied: other work shared the CPUs; trust the best figures)' : ''}; total ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 0)} s`)
+}
+
+await main()
