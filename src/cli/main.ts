@@ -22,13 +22,21 @@ export async function main(argv: readonly string[], host: CliHost): Promise<numb
     .version(VERSION, '-V, --version')
     .option('--verbose', 'show stack traces and debug output')
     .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => host.stdout.write(s),
-      writeErr: (s) => host.stderr.write(s),
-    })
   registerCommands(program, ctx)
-  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (s) => host.stdout.write(s), writeErr: (s) => host.stderr.write(s) })
+  // Every command, nested ones too, writes through the host and never exits the process itself.
+  const output = {
+    writeOut: (s: string) => host.stdout.write(s),
+    writeErr: (s: string) => host.stderr.write(s),
+    getOutHelpWidth: () => host.stdout.columns ?? 80,
+    getErrHelpWidth: () => host.stderr.columns ?? 80,
+    getOutHasColors: () => false,
+    getErrHasColors: () => false,
+  }
+  const configure = (c: Command): void => {
+    c.exitOverride().configureOutput(output)
+    for (const sub of c.commands) configure(sub)
+  }
+  configure(program)
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return ctx.exitCode

@@ -1,0 +1,107 @@
+import { z } from 'zod'
+import { RUN_SCHEMA } from './summary.js'
+
+/**
+ * The JSON Schema source of `tokenwatt.run/v1` (docs/schema/run.schema.json is generated from it).
+ * It mirrors the RunSummary type; a test validates real summaries against it so the two cannot drift.
+ * Objects are open (`loose`): v1 may gain fields, never lose or rename them.
+ */
+const num = z.number()
+const nnum = z.number().nullable()
+const StatsSchema = z
+  .looseObject({ count: z.number().int().nonnegative(), mean: nnum, p50: nnum, p90: nnum, p95: nnum, p99: nnum, max: nnum, min: nnum, stddev: nnum })
+  .describe('mean/p50/p90/p95/p99/max of one metric; null when there were no samples')
+const IntervalSchema = z.looseObject({ low: num, high: num }).nullable()
+const Boundary = z.enum(['device', 'node', 'rack', 'facility'])
+const figure = (d: string) => nnum.describe(d)
+
+export const RunSummarySchema = z
+  .looseObject({
+    schema: z.literal(RUN_SCHEMA),
+    id: z.string(),
+    startedAt: z.string().describe('ISO 8601'),
+    endedAt: z.string().describe('ISO 8601'),
+    status: z.enum(['complete', 'interrupted', 'failed']),
+    tool: z.looseObject({ name: z.literal('tokenwatt'), version: z.string() }),
+    target: z.looseObject({ endpoint: z.string(), api: z.enum(['chat', 'completions']), model: z.string(), server: z.string().nullable() }),
+    workload: z.unknown(),
+    config: z.unknown().describe('the resolved config, secrets removed'),
+    window: z.looseObject({ startS: num, endS: num, durationS: num, method: z.string() }).describe('the steady window, seconds from run start'),
+    requests: z.looseObject({
+      total: num,
+      succeeded: num,
+      failed: num,
+      warmup: num,
+      inWindow: num,
+      errorsByKind: z.record(z.string(), num),
+      missingUsage: num,
+      droppedArrivals: num,
+    }),
+    tokens: z.looseObject({
+      input: num,
+      output: num,
+      source: z.enum(['server-usage', 'server-chunk-usage', 'client-count', 'mixed']),
+      inputPerRequest: StatsSchema,
+      outputPerRequest: StatsSchema,
+      targetInputMean: nnum,
+      targetOutputMean: nnum,
+    }),
+    throughput: z.looseObject({ outputTokensPerS: num, totalTokensPerS: num, requestsPerS: num }),
+    latency: z.looseObject({ ttftMs: StatsSchema, itlMs: StatsSchema, tpotMs: StatsSchema, e2eMs: StatsSchema, interactivityTokPerS: StatsSchema }),
+    slo: z.looseObject({
+      ttftMs: num.optional(),
+      tpotMs: num.optional(),
+      e2eMs: num.optional(),
+      attainment: nnum,
+      goodputRequestsPerS: nnum,
+      goodOutputTokensPerS: nnum,
+      passed: z.boolean().nullable(),
+    }),
+    load: z.looseObject({ type: z.string(), concurrency: nnum, rate: nnum, scheduleLagMs: StatsSchema, meanInFlight: nnum }),
+    client: z.looseObject({
+      connectionsOpened: num,
+      connectionsOpenedInWindow: num,
+      connectMs: StatsSchema,
+      cpuUtilization: nnum,
+      eventLoopDelayP99Ms: nnum,
+      limitedByClient: z.boolean(),
+    }),
+    power: z
+      .looseObject({
+        boundary: Boundary,
+        avgW: figure('average power in the window at the boundary (W)'),
+        energyJ: figure('energy in the window at the boundary (J)'),
+        coverage: nnum,
+        interval: IntervalSchema,
+        measured: z.array(z.string()),
+        modeled: z.array(z.string()),
+        meters: z.array(z.looseObject({ id: z.string(), kind: z.string(), boundary: Boundary, measured: z.boolean(), avgW: nnum, energyJ: nnum })),
+      })
+      .nullable(),
+    efficiency: z
+      .looseObject({
+        boundary: Boundary,
+        outputTokensPerJoule: nnum,
+        totalTokensPerJoule: nnum,
+        joulesPerOutputToken: nnum,
+        joulesPerToken: nnum,
+        outputTokensPerSPerMW: nnum,
+        outputTokensPerSPerProvisionedMW: nnum,
+        interval: IntervalSchema,
+        measured: z.array(z.string()),
+        modeled: z.array(z.string()),
+      })
+      .nullable(),
+    cost: z
+      .looseObject({
+        currency: z.literal('USD'),
+        usdPerMillionOutputTokens: nnum,
+        usdPerMillionInputTokens: nnum,
+        usdPerMillionTokensBlended: nnum,
+        usdPerHour: z.record(z.string(), num),
+        utilization: num,
+      })
+      .nullable(),
+    warnings: z.array(z.string()),
+  })
+  .describe('One tokenwatt run: tokenwatt.run/v1. A figure that could not be measured is null with a warning saying why.')
