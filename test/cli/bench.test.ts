@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { openStore } from '../../src/adapters/store/sqlite-store.js'
 import type { RunSummary } from '../../src/core/summary.js'
+import { RunSummarySchema } from '../../src/core/summary-schema.js'
 import { startMockServer, type MockServer } from '../../src/engines/mock/index.js'
 import { runCli } from '../../testkit/cli.js'
 
@@ -32,6 +33,8 @@ test('bench against the mock over real HTTP: counts and timings agree with the g
   assert.equal(r.code, 0, r.stderr)
   const s = summaryOf(r.stdout)
   assert.equal(s.schema, 'tokenwatt.run/v1')
+  // The published JSON Schema's source accepts a real summary.
+  assert.equal(RunSummarySchema.safeParse(s).success, true, JSON.stringify(RunSummarySchema.safeParse(s).error?.issues))
   assert.equal(s.target.model, 'mock-b')
   assert.equal(s.requests.total, 32)
   assert.equal(s.requests.failed, 0)
