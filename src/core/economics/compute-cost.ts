@@ -140,7 +140,8 @@ export function computeCost(cost: CostConfig, summary: RunSummary): { cost: Cost
   const idleFallback = cost.idleWPerAccelerator !== undefined ? cost.idleWPerAccelerator * accelerators : null
   if (cost.idleWPerAccelerator !== undefined) assumptions.push({ name: 'idleWPerAccelerator', value: cost.idleWPerAccelerator, unit: 'W', source: 'config' })
   const fp = facilityPower(summary, pue, { provisionedItW: provisionedItKw !== null ? provisionedItKw * 1000 : null, idleW: idleFallback })
-  if (fp) for (const n of fp.notes) if (!energyIncluded || n.startsWith('no power')) warnings.push(n)
+  // Caveats that change the number are warnings; how it was derived stays in cost.energy.notes.
+  if (fp && !energyIncluded) for (const n of fp.notes) if (n.startsWith('device boundary') || n.startsWith('no power')) warnings.push(n)
   let idleW = fp?.idleW ?? null
   if (fp && idleW === null && utilization < 1) {
     idleW = fp.servingW
