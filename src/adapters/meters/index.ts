@@ -2,6 +2,7 @@ import type { MeterSpec, MeterSpecOf } from '../../core/config/meters-schema.js'
 import { MeterUnavailableError } from '../../core/errors.js'
 import type { Clock, MeterKind, PowerMeter } from '../../core/ports.js'
 import { RedfishPowerMeter } from './redfish/redfish-meter.js'
+import { SnmpPowerMeter } from './snmp/snmp-meter.js'
 
 /** The environment as the composition root hands it over (adapters never read `process.env`). */
 export type MeterEnv = Readonly<Record<string, string | undefined>>
@@ -54,7 +55,7 @@ const METER_FACTORIES: MeterFactories = {
   rapl: unavailable('rapl', 'not built yet'),
   ipmi: unavailable('ipmi', 'not built yet'),
   redfish: (spec, ctx) => new RedfishPowerMeter(spec, ctx),
-  snmp: unavailable('snmp', 'not built yet'),
+  snmp: (spec, ctx) => new SnmpPowerMeter(spec, ctx),
   prometheus: unavailable('prometheus', 'not built yet'),
   file: unavailable('file', 'not built yet'),
   estimate: unavailable('estimate', 'not built yet'),

@@ -139,8 +139,8 @@ export const SnmpMeterSchema = z
     /** v2c community; absent variable: `public`. */
     communityEnv: envName.default('TOKENWATT_SNMP_COMMUNITY'),
     v3: SnmpV3UserSchema.optional(),
-    /** PDU / unit / strap index in a daisy chain (1 = the first). */
-    unit: index.default(1),
+    /** PDU / unit index in a daisy chain; default the first: 1, or Eaton's strapping index 0. */
+    unit: z.number().int().nonnegative().optional(),
     /** Inlet / input cord index. */
     inlet: index.default(1),
     what: z.enum(['inlet', 'phases', 'outlets']).optional(),

@@ -5,27 +5,11 @@ import type { PowerSample } from '../../../core/records.js'
 import { ClockOffsetEstimator, describeClockOffset, type ClockOffset } from '../remote/clock-offset.js'
 import { colons, errorCode, findPinError, isTlsTrustFailure, peekCertificate } from '../remote/http-target.js'
 import { PollLoop } from '../remote/poll-loop.js'
-import { redact, requireEnvSecret, type Env } from '../remote/secrets.js'
+import type { RemoteMeterDeps, RemoteMeterHealth } from '../remote/remote-meter.js'
+import { redact, requireEnvSecret } from '../remote/secrets.js'
 import { discoverRedfish, type RedfishChannelPlan, type RedfishPlan } from './discover.js'
 import { RedfishClient, RedfishHttpError } from './redfish-client.js'
 import { mergeReadings, type RedfishReading } from './readings.js'
-
-/** What a remote meter needs from the composition root (the factory's `MeterContext`). */
-export interface RemoteMeterDeps {
-  readonly clock: Clock
-  /** The environment, for the variables the config names (secrets). */
-  readonly env: Env
-  /** The meter's id in the run; default `redfish@host`. */
-  readonly id?: string
-}
-
-/** How a meter's polling went: failures are data (gaps), not crashes. */
-export interface RemoteMeterHealth {
-  readonly polls: number
-  readonly failedReads: number
-  readonly skippedSlots: number
-  readonly lastError: string | null
-}
 
 /**
  * When on our timeline a reading was taken. Without a `ReadingTime`, the middle of the request. With
