@@ -2,7 +2,8 @@
  * `npm run bench:client`: proves the load generator never limits or distorts a measurement.
  *
  * Builds bench/sse-server.c (a single-threaded epoll server that logs when it wrote every chunk), pins
- * it to CPU 1 and the client to CPU 0 with taskset, and measures, each scenario in a fresh process:
+ * the client to CPU 0 and the server to another physical core with taskset, and measures, each
+ * scenario in a fresh pair of processes:
  *   throughput: 64/256/1024 closed-loop streams of 256-token responses with no delay between tokens:
  *               tokens/s the client ingests on one core with its full per-chunk bookkeeping, and its CPU
  *               time per token; a bare undici loop that only counts events gives the ceiling;
@@ -13,7 +14,8 @@
  * of the repeats against the target and the spread across them.
  *
  * Flags: --repeat N, --quick (one short repeat), --only throughput|accuracy, --keep (keep temp files),
- * --src DIR (measure the client in another source tree, e.g. a patched copy of src/).
+ * --src DIR (measure the client in another source tree, e.g. a patched copy of src/), --json FILE (every
+ * run's raw figures).
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -34,6 +36,7 @@ interface Flags {
   readonly only: 'throughput' | 'accuracy' | null
   readonly keep: boolean
   readonly src: string | null
+  readonly json: string | null
 }
 
 function parseFlags(argv: readonly string[]): Flags {
@@ -42,36 +45,59 @@ function parseFlags(argv: readonly string[]): Flags {
   let only: Flags['only'] = null
   let keep = false
   let src: string | null = null
+  let json: string | null = null
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--repeat') repeat = Math.max(1, Number(argv[++i]))
     else if (a === '--quick') quick = true
     else if (a === '--keep') keep = true
     else if (a === '--src') src = resolve(argv[++i] ?? '.')
+    else if (a === '--json') json = resolve(argv[++i] ?? 'bench-client.json')
     else if (a === '--only') {
       const v = argv[++i]
       if (v !== 'throughput' && v !== 'accuracy') throw new Error('--only takes throughput or accuracy')
       only = v
-    } else throw new Error(`unknown flag ${a}; flags: --repeat N --quick --only throughput|accuracy --keep --src DIR`)
+    } else throw new Error(`unknown flag ${a}; flags: --repeat N --quick --only throughput|accuracy --keep --src DIR --json FILE`)
   }
   if (quick) repeat = 1
-  return { repeat, quick, only, keep, src }
+  return { repeat, quick, only, keep, src, json }
 }
 
-function findTaskset(): string | null {
-  if (availableParallelism() < 2) return null
-  const res = spawnSync('taskset', ['-c', '0', 'true'])
-  return res.status === 0 ? 'taskset' : null
+/** Where client and server run: two different physical cores when taskset and two CPUs exist. */
+interface Pinning {
+  readonly taskset: string
+  readonly clientCpu: number
+  readonly serverCpu: number
+}
+
+function findPinning(): Pinning | null {
+  const cpus = availableParallelism()
+  if (cpus < 2 || spawnSync('taskset', ['-c', '0', 'true']).status !== 0) return null
+  // keep the server off CPU 0's hyperthread sibling, which would share the client's core
+  const siblings = new Set<number>([0])
+  try {
+    for (const part of readFileSync('/sys/devices/system/cpu/cpu0/topology/thread_siblings_list', 'latin1').trim().split(',')) {
+      const [lo, hi] = part.split('-').map(Number)
+      if (lo === undefined || !Number.isInteger(lo)) continue
+      for (let c = lo; c <= (hi ?? lo); c++) siblings.add(c)
+    }
+  } catch {
+    // no topology in /sys: assume CPU 1 is another core
+  }
+  let serverCpu = 1
+  while (siblings.has(serverCpu) && serverCpu < cpus - 1) serverCpu++
+  return { taskset: 'taskset', clientCpu: 0, serverCpu }
 }
 
 interface ThroughputRun {
+  readonly rep: number
   readonly streams: number
   readonly client: 'tokenwatt' | 'bare'
   readonly worker: WorkerResult
   readonly server: ServerStats
-  readonly wallS: number
 }
 interface AccuracyRun {
+  readonly rep: number
   readonly streams: number
   readonly worker: WorkerResult
   readonly server: ServerStats
@@ -80,12 +106,12 @@ interface AccuracyRun {
 
 let clientSrc: string | null = null
 
-async function runWorker(task: WorkerTask, dir: string, taskset: string | null, name: string): Promise<WorkerResult> {
+async function runWorker(task: WorkerTask, dir: string, pin: Pinning | null, name: string): Promise<WorkerResult> {
   const taskPath = join(dir, `${name}.task.json`)
   const resultPath = join(dir, `${name}.result.json`)
   writeFileSync(taskPath, JSON.stringify(task))
   const nodeArgs = ['--import', 'tsx', join(HERE, 'client-worker.ts'), taskPath, resultPath]
-  const [cmd, args] = taskset !== null ? [taskset, ['-c', '0', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs]
+  const [cmd, args] = pin !== null ? [pin.taskset, ['-c', String(pin.clientCpu), process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs]
   const env = clientSrc === null ? process.env : { ...process.env, TOKENWATT_BENCH_SRC: clientSrc }
   const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] })
   const limit = setTimeout(() => child.kill('SIGKILL'), 90_000)
@@ -95,12 +121,12 @@ async function runWorker(task: WorkerTask, dir: string, taskset: string | null, 
   return JSON.parse(readFileSync(resultPath, 'utf8')) as WorkerResult
 }
 
-async function withServer<T>(bin: string, dir: string, name: string, opts: Omit<ServerOptions, 'logPath' | 'cpu'>, taskset: string | null, body: (port: number) => Promise<T>): Promise<{ value: T; stats: ServerStats; logPath: string }> {
+async function withServer<T>(bin: string, dir: string, name: string, opts: Omit<ServerOptions, 'logPath' | 'cpu'>, pin: Pinning | null, body: (port: number, pid: number) => Promise<T>): Promise<{ value: T; stats: ServerStats; logPath: string }> {
   const logPath = join(dir, `${name}.gt.bin`)
-  const server = await startServer(bin, { ...opts, logPath, cpu: taskset !== null ? 1 : null }, taskset)
+  const server = await startServer(bin, { ...opts, logPath, cpu: pin?.serverCpu ?? null }, pin?.taskset ?? null)
   let value: T
   try {
-    value = await body(server.port)
+    value = await body(server.port, server.pid)
   } catch (err) {
     await server.stop().catch(() => undefined)
     throw err
@@ -108,29 +134,29 @@ async function withServer<T>(bin: string, dir: string, name: string, opts: Omit<
   return { value, stats: await server.stop(), logPath }
 }
 
-async function throughput(bin: string, dir: string, taskset: string | null, streams: number, client: 'tokenwatt' | 'bare', flags: Flags, rep: number): Promise<ThroughputRun> {
+async function throughput(bin: string, dir: string, pin: Pinning | null, streams: number, client: 'tokenwatt' | 'bare', flags: Flags, rep: number): Promise<ThroughputRun> {
   const name = `tp-${client}-${streams}-r${rep}`
-  const t0 = process.hrtime.bigint()
-  const { value, stats } = await withServer(bin, dir, name, { ttftUs: 0, itlUs: 0, batch: 16 }, taskset, (port) =>
-    runWorker({ client, mode: 'throughput', port, streams, outputTokens: OUTPUT_TOKENS, warmupS: flags.quick ? 0.5 : 1, windowS: flags.quick ? 1.5 : 3, requestsPerStream: 0, recordsPath: null }, dir, taskset, name),
+  const { value, stats } = await withServer(bin, dir, name, { ttftUs: 0, itlUs: 0, batch: 16 }, pin, (port, serverPid) =>
+    runWorker({ client, mode: 'throughput', port, serverPid, streams, outputTokens: OUTPUT_TOKENS, warmupS: flags.quick ? 0.5 : 1, windowS: flags.quick ? 1.5 : 3, requestsPerStream: 0, recordsPath: null }, dir, pin, name),
   )
-  return { streams, client, worker: value, server: stats, wallS: Number(process.hrtime.bigint() - t0) / 1e9 }
+  return { rep, streams, client, worker: value, server: stats }
 }
 
-async function accuracy(bin: string, dir: string, taskset: string | null, streams: number, flags: Flags, rep: number): Promise<AccuracyRun> {
+async function accuracy(bin: string, dir: string, pin: Pinning | null, streams: number, flags: Flags, rep: number): Promise<AccuracyRun> {
   const name = `acc-${streams}-r${rep}`
   const recordsPath = join(dir, `${name}.records.json`)
-  const { value, stats, logPath } = await withServer(bin, dir, name, { ttftUs: 50_000, itlUs: 10_000, batch: 1 }, taskset, (port) =>
-    runWorker({ client: 'tokenwatt', mode: 'accuracy', port, streams, outputTokens: OUTPUT_TOKENS, warmupS: 0, windowS: 0, requestsPerStream: flags.quick ? 1 : 2, recordsPath }, dir, taskset, name),
+  const { value, stats, logPath } = await withServer(bin, dir, name, { ttftUs: 50_000, itlUs: 10_000, batch: 1 }, pin, (port, serverPid) =>
+    runWorker({ client: 'tokenwatt', mode: 'accuracy', port, serverPid, streams, outputTokens: OUTPUT_TOKENS, warmupS: 0, windowS: 0, requestsPerStream: flags.quick ? 1 : 2, recordsPath }, dir, pin, name),
   )
   const records = JSON.parse(readFileSync(recordsPath, 'utf8')) as RecordsFile
   const report = compareWithGroundTruth(records, readGroundTruth(logPath))
-  return { streams, worker: value, server: stats, report }
+  return { rep, streams, worker: value, server: stats, report }
 }
 
 // ---------- rendering ----------
 
 const fmt = (v: number, digits = 2): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a')
+const pct = (v: number | null): string => (v === null ? 'n/a' : `${(v * 100).toFixed(0)}%`)
 const kfmt = (v: number): string => `${(v / 1000).toFixed(0)}k`
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -166,11 +192,11 @@ function verdict(figure: string, values: readonly number[], better: 'high' | 'lo
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2))
   clientSrc = flags.src
-  const taskset = findTaskset()
+  const pin = findPinning()
   const dir = mkdtempSync(join(tmpdir(), 'tokenwatt-bench-'))
   const bin = buildServer(join(HERE, 'sse-server.c'), join(dir, 'bin'))
   const started = process.hrtime.bigint()
-  console.log(`tokenwatt client benchmark — node ${process.version}, ${availableParallelism()} CPUs, ${taskset !== null ? 'server pinned to CPU 1, client to CPU 0 (taskset)' : 'no taskset: server and client unpinned'}`)
+  console.log(`tokenwatt client benchmark — node ${process.version}, ${availableParallelism()} CPUs, ${pin !== null ? `client pinned to CPU ${pin.clientCpu}, server to CPU ${pin.serverCpu} (taskset)` : 'no taskset or one CPU: server and client unpinned'}`)
   console.log(`ground-truth server: ${bin} (cc -O2); temp files in ${dir}`)
   console.log(`client under test: ${flags.src ?? join(ROOT, 'src')}`)
   const tp: ThroughputRun[] = []
@@ -184,23 +210,22 @@ async function main(): Promise<void> {
       if (flags.only !== 'accuracy') {
         for (const streams of [64, 256, 1024]) {
           for (const client of ['tokenwatt', 'bare'] as const) {
-            const r = await throughput(bin, dir, taskset, streams, client, flags, rep)
+            const r = await throughput(bin, dir, pin, streams, client, flags, rep)
             tp.push(r)
             const w = r.worker
-            const srvCpu = (r.server.cpuUserS + r.server.cpuSysS) / r.wallS
-            console.log(`  throughput ${client.padEnd(9)} ${String(streams).padStart(4)} streams: ${kfmt(w.tokensPerS).padStart(5)} tok/s, ${fmt(w.cpuUsPerToken)} µs CPU/token, client CPU ${fmt(w.cpuShare * 100, 0)}%, server CPU ${fmt(srvCpu * 100, 0)}% of wall, RSS ${fmt(w.maxRssMB, 0)} MB, errors ${JSON.stringify(w.errors)}, wrong token counts ${w.wrongTokenCount}`)
+            console.log(`  throughput ${client.padEnd(9)} ${String(streams).padStart(4)} streams: ${kfmt(w.tokensPerS).padStart(5)} tok/s, ${fmt(w.cpuUsPerToken)} µs CPU/token, client CPU ${fmt(w.cpuShare * 100, 0)}%, server CPU ${pct(w.serverCpuShare)}, RSS ${fmt(w.maxRssMB, 0)} MB, errors ${JSON.stringify(w.errors)}, wrong token counts ${w.wrongTokenCount}`)
           }
         }
       }
       if (flags.only !== 'throughput') {
         for (const streams of [256, 1024]) {
-          const r = await accuracy(bin, dir, taskset, streams, flags, rep)
+          const r = await accuracy(bin, dir, pin, streams, flags, rep)
           acc.push(r)
           const a = r.report
           console.log(
             `  accuracy ${String(streams).padStart(4)} streams: ITL error p50 ${fmt(a.itlErrorMs.p50, 3)} / |p99| ${fmt(a.itlAbsErrorMs.p99, 3)} ms, TTFT error mean ${fmt(a.ttftErrorMs.mean, 3)} / p99 ${fmt(a.ttftErrorMs.p99, 3)} ms, ` +
               `delivery lag p50 ${fmt(a.deliveryLagMs.p50, 3)} / p99 ${fmt(a.deliveryLagMs.p99, 3)} / min ${fmt(a.deliveryLagMs.min, 3)} ms, matched ${a.matched}/${a.matched + a.unmatched}, chunk-count mismatches ${a.chunkCountMismatch}, ` +
-              `connects inside TTFT ${a.connectInsideTtft}, server late>1ms ${r.server.lateOver1ms}, ELD p99 ${fmt(r.worker.eventLoopDelayMs.p99)} ms, RSS ${fmt(r.worker.maxRssMB, 0)} MB`,
+              `connects inside TTFT ${a.connectInsideTtft}, server late>1ms ${r.server.lateOver1ms}, client CPU ${pct(r.worker.cpuShare)}, server CPU ${pct(r.worker.serverCpuShare)}, ELD p99 ${fmt(r.worker.eventLoopDelayMs.p99)} ms, RSS ${fmt(r.worker.maxRssMB, 0)} MB`,
           )
         }
       }
@@ -220,15 +245,13 @@ async function main(): Promise<void> {
     verdicts.push(verdict('mean TTFT error at 256 streams', accOf(256).map((r) => r.report.ttftErrorMs.mean), 'low', 2, 'ms', (v) => fmt(v, 3)))
     verdicts.push(verdict('p99 |ITL error| at 1024 streams, 10 ms', accOf(1024).map((r) => r.report.itlAbsErrorMs.p99), 'low', 10, 'ms', (v) => fmt(v, 3)))
     verdicts.push(verdict('mean TTFT error at 1024 streams', accOf(1024).map((r) => r.report.ttftErrorMs.mean), 'low', 20, 'ms', (v) => fmt(v, 3)))
-    verdicts.push(verdict('connection set-up inside TTFT', acc.map((r) => r.report.connectInsideTtft), 'low', 0, 'requests', (v) => String(v)))
+    // every accuracy run counts: one connection opened inside a measured TTFT is a miss
+    verdicts.push(verdict('connection set-ups inside a TTFT, all runs', [acc.reduce((n, r) => n + r.report.connectInsideTtft, 0)], 'low', 0, 'requests', (v) => String(v)))
   }
   const rss1024 = [...tpOf(1024, 'tokenwatt'), ...accOf(1024)]
   if (rss1024.length > 0) {
     const byRepeat = new Map<number, number>()
-    rss1024.forEach((r, i) => {
-      const rep = i % flags.repeat
-      byRepeat.set(rep, Math.max(byRepeat.get(rep) ?? 0, r.worker.maxRssMB))
-    })
+    for (const r of rss1024) byRepeat.set(r.rep, Math.max(byRepeat.get(r.rep) ?? 0, r.worker.maxRssMB))
     verdicts.push(verdict('peak client RSS at 1024 streams', [...byRepeat.values()], 'low', 300, 'MB', (v) => fmt(v, 0)))
   }
 
@@ -251,14 +274,14 @@ async function main(): Promise<void> {
           runs.length > 1 ? `${kfmt(Math.min(...vals))}..${kfmt(Math.max(...vals))}` : '',
           fmt(best.worker.cpuUsPerToken),
           `${fmt(best.worker.cpuShare * 100, 0)}%`,
-          `${fmt(((best.server.cpuUserS + best.server.cpuSysS) / best.wallS) * 100, 0)}%`,
+          pct(best.worker.serverCpuShare),
           fmt(best.worker.eventLoopDelayMs.p99),
           fmt(best.worker.maxRssMB, 0),
         ])
       }
     }
     console.log(table(rows))
-    console.log('client CPU = share of its one core inside the window; server CPU = the server process over the whole scenario (start-up included), so below 100% means the server had headroom.')
+    console.log('client / server CPU = share of one core each used inside the counted window: a client near 100% with the server well below it means the client is the limit, as it should be here.')
   }
   if (acc.length > 0) {
     console.log('\nAccuracy (50 ms TTFT, 10 ms between tokens, 256-token responses; best repeat by p99 |ITL error|)')
@@ -291,6 +314,10 @@ async function main(): Promise<void> {
   }
   const minLoad = Math.min(...loads)
   const maxLoad = Math.max(...loads)
+  if (flags.json !== null) {
+    writeFileSync(flags.json, JSON.stringify({ node: process.version, loads, verdicts, throughput: tp, accuracy: acc }, null, 1))
+    console.log(`\nraw figures: ${flags.json}`)
+  }
   console.log(`\nload average at the start of each repeat: ${loads.map((l) => l.toFixed(2)).join(', ')}${maxLoad - minLoad > 0.5 ? ' (varied: other work shared the CPUs; trust the best figures)' : ''}; total ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 0)} s`)
 }
 

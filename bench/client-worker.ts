@@ -18,6 +18,8 @@ export interface WorkerTask {
   readonly client: 'tokenwatt' | 'bare'
   readonly mode: 'throughput' | 'accuracy'
   readonly port: number
+  /** The server's pid, to read its CPU time inside the window from /proc (null: not available). */
+  readonly serverPid: number | null
   readonly streams: number
   readonly outputTokens: number
   /** Throughput: seconds of load before the counted window, and the window's length. */
@@ -59,6 +61,8 @@ export interface WorkerResult {
   readonly cpuUsPerToken: number
   /** Share of one core the client used in the window. */
   readonly cpuShare: number
+  /** Share of one core the server used in the same window (from /proc); null where unreadable. */
+  readonly serverCpuShare: number | null
   readonly maxRssMB: number
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number }
   readonly connections: { readonly openedBeforeMeasure: number; readonly openedAfter: number; readonly connectMsMedian: number | null }
@@ -109,6 +113,21 @@ async function checkClock(port: number): Promise<ClockCheck> {
   return { samples, inside, maxAbsOffsetNs: maxAbs, minRoundTripNs: minRtt }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat; null off Linux. */
+function procCpuS(pid: number | null): number | null {
+  if (pid === null) return null
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    // fields[11] and [12] are utime and stime (fields 14 and 15 of proc(5)), in clock ticks
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S
+  } catch {
+    return null
+  }
+}
+/** USER_HZ; 100 on every mainstream Linux build. */
+const CLOCK_TICKS_PER_S = 100
+
 function inferenceRequest(seq: number, userId: number, maxTokens: number, phase: 'warmup' | 'measure'): InferenceRequest {
   return { seq, phase, userId, scheduledAtNs: null, text: `tw-seq:${seq} ${PROMPT}`, messages: null, maxTokens, targetInputTokens: null }
 }
@@ -157,6 +176,8 @@ async function main(): Promise<void> {
   const inWindow = (t: number): boolean => windowOpen && t >= windowStartNs && (windowEndNs === 0 || t <= windowEndNs)
   let cpuAtStart = process.cpuUsage()
   let cpuInWindow = { user: 0, system: 0 }
+  let serverCpuAtStart: number | null = null
+  let serverCpuInWindow: number | null = null
   let tokensInWindow = 0
   const kept: SlimRecord[] = []
 
@@ -165,11 +186,14 @@ async function main(): Promise<void> {
     windowStartNs = clock.nowNs()
     windowOpen = true
     cpuAtStart = process.cpuUsage()
+    serverCpuAtStart = procCpuS(task.serverPid)
     eld.enable()
   }
   const closeWindow = (): void => {
     windowEndNs = clock.nowNs()
     cpuInWindow = process.cpuUsage(cpuAtStart)
+    const serverCpuNow = procCpuS(task.serverPid)
+    serverCpuInWindow = serverCpuNow !== null && serverCpuAtStart !== null ? serverCpuNow - serverCpuAtStart : null
     eld.disable()
     stopping = true
   }
@@ -263,6 +287,7 @@ async function main(): Promise<void> {
     cpuS,
     cpuUsPerToken: tokensInWindow > 0 ? (cpuS * 1e6) / tokensInWindow : 0,
     cpuShare: cpuS / windowS,
+    serverCpuShare: serverCpuInWindow === null ? null : serverCpuInWindow / windowS,
     maxRssMB: rssMax / 2 ** 20,
     eventLoopDelayMs: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
     connections: { openedBeforeMeasure, openedAfter: stats?.opened ?? 0, connectMsMedian: connectMs.length > 0 ? (connectMs[Math.floor(connectMs.length / 2)] ?? null) : null },
