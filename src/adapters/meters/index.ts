@@ -1,6 +1,14 @@
 import type { MeterSpec, MeterSpecOf } from '../../core/config/meters-schema.js'
 import { MeterUnavailableError } from '../../core/errors.js'
 import type { Clock, MeterKind, PowerMeter } from '../../core/ports.js'
+import { AmdSmiPowerMeter } from './amd-smi/amd-smi-meter.js'
+import { EstimatePowerMeter } from './estimate/estimate-meter.js'
+import { FilePowerMeter } from './file/file-meter.js'
+import { IpmiPowerMeter } from './ipmi/ipmi-meter.js'
+import { MockPowerMeter } from './mock/mock-meter.js'
+import { NvidiaSmiPowerMeter } from './nvidia-smi/nvidia-smi-meter.js'
+import { NvmlPowerMeter } from './nvml/nvml-meter.js'
+import { RaplPowerMeter } from './rapl/rapl-meter.js'
 import { RedfishPowerMeter } from './redfish/redfish-meter.js'
 import { SnmpPowerMeter } from './snmp/snmp-meter.js'
 
@@ -49,17 +57,17 @@ function unavailable(kind: MeterKind, why: string): (spec: MeterSpec, ctx: Meter
  * Part B replaces the three remote placeholders with their adapters.
  */
 const METER_FACTORIES: MeterFactories = {
-  nvml: unavailable('nvml', 'not built yet'),
-  'nvidia-smi': unavailable('nvidia-smi', 'not built yet'),
-  'amd-smi': unavailable('amd-smi', 'not built yet'),
-  rapl: unavailable('rapl', 'not built yet'),
-  ipmi: unavailable('ipmi', 'not built yet'),
+  nvml: (spec, ctx) => new NvmlPowerMeter(spec, ctx),
+  'nvidia-smi': (spec, ctx) => new NvidiaSmiPowerMeter(spec, ctx),
+  'amd-smi': (spec, ctx) => new AmdSmiPowerMeter(spec, ctx),
+  rapl: (spec, ctx) => new RaplPowerMeter(spec, ctx),
+  ipmi: (spec, ctx) => new IpmiPowerMeter(spec, ctx),
   redfish: (spec, ctx) => new RedfishPowerMeter(spec, ctx),
   snmp: (spec, ctx) => new SnmpPowerMeter(spec, ctx),
   prometheus: unavailable('prometheus', 'not built yet'),
-  file: unavailable('file', 'not built yet'),
-  estimate: unavailable('estimate', 'not built yet'),
-  mock: unavailable('mock', 'not built yet'),
+  file: (spec, ctx) => new FilePowerMeter(spec, ctx),
+  estimate: (spec, ctx) => new EstimatePowerMeter(spec, ctx),
+  mock: (spec, ctx) => new MockPowerMeter(spec, ctx),
 }
 
 /**

@@ -95,7 +95,7 @@ export const FileMeterSchema = z.strictObject({
   timeUnit: z.enum(['auto', 'iso', 's', 'ms', 'us', 'ns']).default('auto'),
   /** Unit of the energy column when its name does not say (`J`, `Wh`, `kWh`). */
   energyUnit: z.enum(['J', 'Wh', 'kWh']).optional(),
-  /** Milliseconds to add to the file's times (the logger's clock minus this machine's). */
+  /** The logger's clock minus this machine's (ms), when known: subtracted from the file's times. */
   clockOffsetMs: z.number().default(0),
   /** Averaging window of each power reading (ms), when the logger averages (0 = instant). */
   averagingWindowMs: z.number().nonnegative().default(0),
@@ -105,14 +105,14 @@ export const EstimateMeterSchema = z.strictObject({
   kind: z.literal('estimate'),
   ...meterCommon,
   boundary: BoundarySchema.default('node'),
-  /** Process whose CPU time is used (absent: the whole machine's CPU time from /proc/stat). */
-  pid: z.number().int().positive().optional(),
+  /** Whose CPU time drives the model: a process id, `self` (this process, e.g. the embedded engine), or absent for the whole machine. */
+  pid: z.union([z.literal('self'), z.number().int().positive()]).optional(),
   /** Declared power of the machine idle and fully busy (W): the model interpolates by CPU use. */
   idleW: z.number().nonnegative(),
   maxW: z.number().positive(),
   /** Cores that `maxW` corresponds to (default: this machine's logical cores). */
   cores: z.number().int().positive().optional(),
-})
+}).refine((s) => s.maxW >= s.idleW, { message: 'maxW must be at least idleW', path: ['maxW'] })
 
 export const MockMeterSchema = z.strictObject({
   kind: z.literal('mock'),
@@ -145,7 +145,8 @@ export const METER_KINDS = ['nvml', 'nvidia-smi', 'amd-smi', 'rapl', 'ipmi', 're
  * Parses the flag form `--meter KIND[:ARG]` into the plain object the schema validates:
  * `nvml`, `nvml:0,1`, `nvidia-smi:GPU-…`, `amd-smi:0`, `rapl:package-0,dram`, `ipmi`,
  * `ipmi:admin@10.0.0.5`, `redfish:https://bmc`, `snmp:apc@10.0.0.9`, `prometheus:kepler@http://prom:9090`,
- * `file:power.csv`, `estimate:60-250` (idle-max watts), `mock`, `mock:http://127.0.0.1:8000`.
+ * `file:power.csv`, `estimate:60-250` (idle-max watts; `@self` or `@PID` for one process), `mock`,
+ * `mock:http://127.0.0.1:8000`.
  * Unknown kinds pass through so the schema reports them with the list of valid ones.
  *
  * @example parseMeterFlag('file:power.csv') // → { kind: 'file', path: 'power.csv' }
@@ -177,8 +178,11 @@ export function parseMeterFlag(text: string): unknown {
     case 'file':
       return { kind, path: arg }
     case 'estimate': {
-      const m = /^(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)$/.exec(arg)
-      return m ? { kind, idleW: Number(m[1]), maxW: Number(m[2]) } : { kind, profile: arg }
+      // estimate:IDLE-MAX or estimate:IDLE-MAX@PID (PID a number or `self`)
+      const m = /^(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)(?:@(self|\d+))?$/.exec(arg)
+      if (!m) return { kind, profile: arg }
+      const pid = m[3] === undefined ? {} : { pid: m[3] === 'self' ? 'self' : Number(m[3]) }
+      return { kind, idleW: Number(m[1]), maxW: Number(m[2]), ...pid }
     }
     default:
       return { kind, arg }
