@@ -196,3 +196,14 @@ test('the cost schema rejects typos and out-of-range values', () => {
   assert.equal(CostSchema.safeParse({ preset: 'tpu' }).success, false)
   assert.equal(CostSchema.safeParse({ own: { costOfCapital: 0.08 } }).success, true)
 })
+
+test('every cost metric in the registry reads a number from a priced summary', async () => {
+  const { COST_METRICS } = await import('../../src/core/metrics/defs/cost.js')
+  const { readPath } = await import('../../src/core/metrics/registry.js')
+  const { cost } = computeCost(
+    cfg({ preset: 'h100', accelerators: 8, rent: { energyIncluded: false }, usdPerKwh: 0.1, price: { usdPerMillionOutputTokens: 2 } }),
+    fixtureSummary(),
+  )
+  const summary = fixtureSummary({ cost })
+  for (const m of COST_METRICS) assert.equal(typeof readPath(summary, m.summaryPath), 'number', `${m.id} -> ${m.summaryPath}`)
+})
