@@ -5,7 +5,7 @@ import type { RunSummary, Stats } from '../core/summary.js'
  * The terminal summary of a run. Every number says what it is and where it is measured; figures that
  * could not be measured print as "n/a" and their warning follows the table.
  */
-export function renderSummary(s: RunSummary): string {
+export function renderSummary(s: RunSummary, width = 100): string {
   const lines: string[] = []
   lines.push(`run ${s.id}  ${s.status}  ${s.target.model} @ ${s.target.endpoint} (${s.target.api})`)
   lines.push(
@@ -17,7 +17,7 @@ export function renderSummary(s: RunSummary): string {
   t.push(row('TTFT (ms)', s.latency.ttftMs), row('ITL (ms)', s.latency.itlMs, 2), row('TPOT (ms)', s.latency.tpotMs, 2), row('E2E (ms)', s.latency.e2eMs), row('interactivity (tok/s/user)', s.latency.interactivityTokPerS))
   if (s.load.scheduleLagMs.count > 0) t.push(row('schedule lag (ms)', s.load.scheduleLagMs, 2))
   lines.push(t.toString())
-  const k = new Table({ style: { head: [], border: [] } })
+  const k = new Table({ style: { head: [], border: [] }, wordWrap: true, wrapOnWordBoundary: true, colWidths: [28, Math.max(40, Math.min(width, 120) - 31)] })
   k.push(
     { 'output throughput': `${fmt(s.throughput.outputTokensPerS, 1)} tok/s` },
     { 'total throughput': `${fmt(s.throughput.totalTokensPerS, 1)} tok/s (input + output)` },

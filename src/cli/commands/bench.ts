@@ -40,7 +40,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     const out = ctx.host.stdout
     if (opts.json === true) out.write(`${JSON.stringify(result.summary, null, 2)}\n`)
     else {
-      out.write(renderSummary(result.summary))
+      out.write(renderSummary(result.summary, out.columns ?? 100))
       out.write(`summary: ${result.summaryPath}\nstore:   ${result.storePath} (run ${result.summary.id})\n`)
     }
     ctx.exitCode = result.exitCode

@@ -51,7 +51,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
           ctx.host.stdout.write(`run ${id} has no summary (it did not finish); ${n} request records are stored — export them with \`tokenwatt runs export ${id}\`\n`)
           return
         }
-        ctx.host.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary))
+        ctx.host.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary, ctx.host.stdout.columns ?? 100))
       } finally {
         store.close()
       }
