@@ -59,7 +59,8 @@ export class FilePowerMeter implements PowerMeter {
       kind: 'file',
       boundary: this.spec.boundary,
       hasCounter: this.hasEnergy,
-      periodMs: this.spec.periodMs ?? detected ?? 1000,
+      // the data's own sampling period (gaps are judged against it), not how often the file is polled
+      periodMs: detected ?? 1000,
       averagingWindowMs: this.spec.averagingWindowMs,
       // A bench power analyser is good to ~0.1–0.5 %; unknown loggers get ±2 % unless told.
       accuracyRel: this.spec.accuracyRel ?? 0.02,
