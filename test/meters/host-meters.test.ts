@@ -162,7 +162,7 @@ test('file: a log written during the run is read as it grows and integrates to i
     const endNs = clock.nowNs()
     await meter.stop()
     assert.ok(samples.length > 20)
-    assert.equal(meter.info.periodMs, 50)
+    assert.ok(meter.info.periodMs >= 45 && meter.info.periodMs <= 70, `detected period ${meter.info.periodMs}`) // the logger's 50 ms, as timers jitter
     const ts = samples.map((s) => s.atNs)
     const win = { startNs: Math.min(...ts) + 100e6, endNs: Math.max(...ts) - 100e6 }
     assert.ok(win.endNs <= endNs + 50e6)
