@@ -242,7 +242,8 @@ test('mock: polls the mock engine; the counter matches the engine’s own trace 
     const r = energy(run.samples, [meter.info], { startNs: first.atNs, endNs: last.atNs }, 'device')
     const truth = (last.energyJ as number) - (first.energyJ as number)
     assert.ok(Math.abs((r.power.energyJ as number) - truth) < 1e-6)
-    assert.ok(Math.abs((r.power.avgW as number) - 120) < 1) // idle engine
+    // idle engine: 120 W (readings are placed at the request midpoint, so a loaded machine's latency blurs it a little)
+    assert.ok(Math.abs((r.power.avgW as number) - 120) < 6, `avg ${r.power.avgW} W`)
     const none = createMeter(MeterSpecSchema.parse({ kind: 'mock' }), { env: {}, clock })
     await assert.rejects(none.preflight(), (e: unknown) => e instanceof MeterUnavailableError && /no mock engine/.test(e.message))
   } finally {
