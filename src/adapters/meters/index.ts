@@ -8,6 +8,7 @@ import { IpmiPowerMeter } from './ipmi/ipmi-meter.js'
 import { MockPowerMeter } from './mock/mock-meter.js'
 import { NvidiaSmiPowerMeter } from './nvidia-smi/nvidia-smi-meter.js'
 import { NvmlPowerMeter } from './nvml/nvml-meter.js'
+import { PrometheusPowerMeter } from './prometheus/prometheus-meter.js'
 import { RaplPowerMeter } from './rapl/rapl-meter.js'
 import { RedfishPowerMeter } from './redfish/redfish-meter.js'
 import { SnmpPowerMeter } from './snmp/snmp-meter.js'
@@ -31,31 +32,7 @@ export interface MeterContext extends MeterDeps {
 
 type MeterFactories = { readonly [K in MeterKind]: (spec: MeterSpecOf<K>, ctx: MeterContext) => PowerMeter }
 
-/** A kind whose adapter is not in this build: preflight says so instead of crashing. */
-function unavailable(kind: MeterKind, why: string): (spec: MeterSpec, ctx: MeterContext) => PowerMeter {
-  return (spec, ctx) => ({
-    info: {
-      id: ctx.id,
-      kind,
-      boundary: spec.boundary ?? 'node',
-      hasCounter: false,
-      periodMs: spec.periodMs ?? 1000,
-      averagingWindowMs: 0,
-      accuracyRel: 0,
-      accuracyW: 0,
-      estimated: false,
-      description: `${kind} (not available)`,
-    },
-    preflight: () => Promise.reject(new MeterUnavailableError(`${kind} meter: ${why}`, { hint: 'pick another --meter kind; `tokenwatt meters probe` lists what works here' })),
-    start: () => Promise.reject(new MeterUnavailableError(`${kind} meter: ${why}`)),
-    stop: () => Promise.resolve(),
-  })
-}
-
-/**
- * One line per kind. The mapped type makes a kind without a factory a compile error.
- * Part B replaces the three remote placeholders with their adapters.
- */
+/** One line per kind. The mapped type makes a kind without a factory a compile error. */
 const METER_FACTORIES: MeterFactories = {
   nvml: (spec, ctx) => new NvmlPowerMeter(spec, ctx),
   'nvidia-smi': (spec, ctx) => new NvidiaSmiPowerMeter(spec, ctx),
@@ -64,7 +41,7 @@ const METER_FACTORIES: MeterFactories = {
   ipmi: (spec, ctx) => new IpmiPowerMeter(spec, ctx),
   redfish: (spec, ctx) => new RedfishPowerMeter(spec, ctx),
   snmp: (spec, ctx) => new SnmpPowerMeter(spec, ctx),
-  prometheus: unavailable('prometheus', 'not built yet'),
+  prometheus: (spec, ctx) => new PrometheusPowerMeter(spec, ctx),
   file: (spec, ctx) => new FilePowerMeter(spec, ctx),
   estimate: (spec, ctx) => new EstimatePowerMeter(spec, ctx),
   mock: (spec, ctx) => new MockPowerMeter(spec, ctx),
