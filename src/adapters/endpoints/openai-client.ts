@@ -1,0 +1,479 @@
+import { setImmediate as nextLoopTurn } from 'node:timers/promises'
+import { Pool, buildConnector } from 'undici'
+import type { Dispatcher } from 'undici'
+import { PreflightError } from '../../core/errors.js'
+import type { Clock, ConnectionStats, InferenceClient, InferenceRequest, TargetInfo } from '../../core/ports.js'
+import type { RequestError, RequestPhase, RequestRecord } from '../../core/records.js'
+import { NodeClock } from '../clock/node-clock.js'
+import { parseEndpointUrl, type EndpointUrl } from './base-url.js'
+import { authError, unreachableError } from './preflight-errors.js'
+import { buildRequestBody, type ApiKind, type BodyOptions } from './request-body.js'
+import { StreamExchange } from './stream-exchange.js'
+import { snippet } from './stream-recorder.js'
+
+export interface ClientTimeouts {
+  /** TCP (and TLS) connection set-up. */
+  readonly connectMs: number
+  /** From sending the request to the response headers. */
+  readonly headersMs: number
+  /** Longest silence allowed between two pieces of the body. */
+  readonly idleMs: number
+  /** The whole request, send to last byte. */
+  readonly totalMs: number
+}
+
+export const DEFAULT_TIMEOUTS: ClientTimeouts = { connectMs: 10_000, headersMs: 60_000, idleMs: 60_000, totalMs: 600_000 }
+
+export interface OpenAIStreamClientOptions {
+  /** Server base URL, with or without the trailing `/v1`. */
+  readonly baseUrl: string
+  /** Model to request; absent: the first model the server lists (found by `preflight()`). */
+  readonly model?: string | null
+  readonly api?: ApiKind
+  /** The key itself (the CLI reads it from the environment). Sent as a Bearer token; never logged or recorded. */
+  readonly apiKey?: string | null
+  /** Name of the variable the key came from, used only in hints. */
+  readonly apiKeyEnv?: string
+  /** Extra headers for every request. */
+  readonly headers?: Readonly<Record<string, string>>
+  readonly ignoreEos?: boolean
+  readonly minTokens?: boolean
+  readonly extraBody?: Readonly<Record<string, unknown>>
+  /** Ask for usage on every chunk (vLLM `continuous_usage_stats`). */
+  readonly continuousUsage?: boolean
+  /** A stream that ends without server usage is a failure (`missing_usage`). */
+  readonly requireUsage?: boolean
+  readonly timeouts?: Partial<ClientTimeouts>
+  /** Timestamps of every record; defaults to a fresh NodeClock. Pass the run's clock. */
+  readonly clock?: Clock
+  /**
+   * Cap on open connections (give at least the concurrency); default none: one per concurrent request,
+   * since pipelining is 1. A request beyond the cap waits in the pool, and that wait counts in its TTFT.
+   */
+  readonly connections?: number | null
+}
+
+/** Facts about one exchange that the record does not keep but preflight needs. */
+interface ExchangeInfo {
+  status: number | null
+  contentType: string | null
+  server: string | null
+  serverPromptTokens: number | null
+  perChunkUsage: boolean
+  usageSeen: boolean
+}
+
+type TokenizeShape = 'vllm' | 'llamacpp'
+
+const PROBE_META = { seq: -1, phase: 'warmup' as RequestPhase, userId: null, scheduledAtNs: null }
+
+/**
+ * The {@link InferenceClient} for OpenAI-compatible servers (vLLM, SGLang, TGI, llama.cpp, Ollama,
+ * TensorRT-LLM, NIM): streaming chat or completions over SSE on one undici `Pool` with keep-alive and
+ * pipelining 1, so concurrency N uses N warm connections and connection set-up stays out of TTFT.
+ *
+ * The hot path per network chunk is: one clock read, a byte-level SSE split, one `JSON.parse` per
+ * event, two array pushes per content chunk. `send()` never rejects: every failure is an error kind in
+ * the returned record.
+ *
+ * @example
+ * const client = new OpenAIStreamClient({ baseUrl: 'http://127.0.0.1:8000', model: 'mock', clock })
+ * const target = await client.preflight()
+ * await client.warmConnections(256)
+ * const record = await client.send({ seq: 0, phase: 'measure', userId: 0, scheduledAtNs: null,
+ *   text: 'Hello', messages: null, maxTokens: 128, targetInputTokens: null })
+ * await client.close()
+ */
+export class OpenAIStreamClient implements InferenceClient {
+  readonly endpoint: EndpointUrl
+  readonly api: ApiKind
+  private model: string | null
+  private readonly clock: Clock
+  private readonly timeouts: ClientTimeouts
+  private readonly apiKey: string | null
+  private readonly apiKeyEnv: string
+  private readonly requireUsage: boolean
+  private bodyOptions: BodyOptions
+  private readonly postHeaders: Record<string, string>
+  private readonly getHeaders: Record<string, string>
+  private readonly pool: Pool
+  private readonly requestPath: string
+  private tokenizeShape: TokenizeShape | null | undefined = undefined
+  private opened = 0
+  private connectErrors = 0
+  private readonly connectMs: number[] = []
+
+  constructor(options: OpenAIStreamClientOptions) {
+    this.endpoint = parseEndpointUrl(options.baseUrl)
+    this.api = options.api ?? 'chat'
+    this.model = options.model ?? null
+    this.clock = options.clock ?? new NodeClock()
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts }
+    this.apiKey = options.apiKey ?? null
+    this.apiKeyEnv = options.apiKeyEnv ?? 'OPENAI_API_KEY'
+    this.requireUsage = options.requireUsage ?? false
+    this.bodyOptions = {
+      api: this.api,
+      model: this.model ?? '',
+      streamOptions: true,
+      continuousUsage: options.continuousUsage ?? false,
+      ignoreEos: options.ignoreEos ?? false,
+      minTokens: options.minTokens ?? false,
+      extraBody: options.extraBody ?? {},
+    }
+    const common: Record<string, string> = {}
+    if (this.apiKey !== null && this.apiKey !== '') common.authorization = `Bearer ${this.apiKey}`
+    Object.assign(common, options.headers ?? {})
+    this.getHeaders = { accept: 'application/json', ...common }
+    this.postHeaders = { 'content-type': 'application/json', accept: 'text/event-stream', ...common }
+    this.requestPath = `${this.endpoint.apiPath}/${this.api === 'chat' ? 'chat/completions' : 'completions'}`
+
+    const connect = buildConnector({ timeout: this.timeouts.connectMs, keepAlive: true })
+    // Set-up time is measured around the connector itself: exact per connection, scoped to this pool.
+    const timedConnect: buildConnector.connector = (opts, callback) => {
+      const startNs = this.clock.nowNs()
+      connect(opts, (...args) => {
+        if (args[0] === null) {
+          this.opened += 1
+          this.connectMs.push((this.clock.nowNs() - startNs) / 1e6)
+        } else {
+          this.connectErrors += 1
+        }
+        callback(...args)
+      })
+    }
+    this.pool = new Pool(this.endpoint.origin, {
+      connections: options.connections ?? null,
+      pipelining: 1,
+      connect: timedConnect,
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.idleMs,
+    })
+  }
+
+  /** The model requests go to (after `preflight()`, the one it picked when none was given). */
+  get modelName(): string | null {
+    return this.model
+  }
+
+  send(request: InferenceRequest, signal?: AbortSignal): Promise<RequestRecord> {
+    const meta = { seq: request.seq, phase: request.phase, userId: request.userId, scheduledAtNs: request.scheduledAtNs }
+    return this.exchange(buildRequestBody(this.bodyOptions, request), meta, request.targetInputTokens, request.maxTokens, signal, null)
+  }
+
+  connectionStats(): ConnectionStats {
+    return { opened: this.opened, connectMs: [...this.connectMs], connectErrors: this.connectErrors }
+  }
+
+  /**
+   * Opens up to `n` keep-alive connections by sending `n` concurrent `GET /v1/models` (cheap on every
+   * server), so connection set-up happens before the measured window. Failures are only counted.
+   */
+  async warmConnections(n: number): Promise<void> {
+    const path = `${this.endpoint.apiPath}/models`
+    const one = async (): Promise<void> => {
+      try {
+        const res = await this.pool.request({ method: 'GET', path, headers: this.getHeaders })
+        await res.body.dump()
+        await nextLoopTurn()
+      } catch {
+        // counted by the connector (connectErrors); a warm-up failure is not a run failure
+      }
+    }
+    await Promise.all(Array.from({ length: Math.max(0, Math.floor(n)) }, one))
+  }
+
+  async close(): Promise<void> {
+    const timer = setTimeout(() => void this.pool.destroy().catch(() => undefined), 5_000)
+    try {
+      await this.pool.close()
+    } catch {
+      // already closed or destroyed
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  // ---------------------------------------------------------------- the streaming exchange (hot path)
+
+  private async exchange(
+    body: string,
+    meta: { seq: number; phase: RequestPhase; userId: number | null; scheduledAtNs: number | null },
+    targetInputTokens: number | null,
+    targetOutputTokens: number | null,
+    signal: AbortSignal | undefined,
+    info: ExchangeInfo | null,
+  ): Promise<RequestRecord> {
+    const ex = new StreamExchange(this.clock, this.requireUsage, signal)
+    if (signal?.aborted === true) {
+      ex.sentAtNs = this.clock.nowNs()
+      ex.abort('aborted')
+    } else {
+      ex.start(this.timeouts.totalMs)
+      try {
+        this.pool.dispatch(
+          { origin: this.endpoint.origin, method: 'POST', path: this.requestPath, headers: this.postHeaders, body, headersTimeout: this.timeouts.headersMs, bodyTimeout: this.timeouts.idleMs },
+          ex,
+        )
+      } catch (err) {
+        ex.onResponseError(null, err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+    await ex.done
+    // undici hands a keep-alive socket back to the pool one loop turn after a response ends
+    // (pipelining 1). Resolving after that turn lets a closed-loop user's next request reuse its
+    // connection instead of opening a new one inside the measured window. No timestamp moves.
+    if (ex.headersAtNs !== null) await nextLoopTurn()
+    const rec = ex.rec
+    if (info !== null) {
+      info.status = ex.status
+      info.contentType = ex.contentType
+      info.server = ex.server
+      info.serverPromptTokens = rec.promptTokens
+      info.perChunkUsage = rec.perChunkUsage
+      info.usageSeen = rec.usageSeen
+    }
+    const error = ex.error
+    return {
+      seq: meta.seq,
+      phase: meta.phase,
+      userId: meta.userId,
+      scheduledAtNs: meta.scheduledAtNs,
+      sentAtNs: ex.sentAtNs,
+      headersAtNs: ex.headersAtNs,
+      chunkAtNs: rec.chunkAtNs,
+      chunkTokens: rec.chunkTokens,
+      lastByteAtNs: ex.lastByteAtNs,
+      targetInputTokens,
+      targetOutputTokens,
+      inputTokens: rec.promptTokens ?? targetInputTokens,
+      outputTokens: ex.headersAtNs === null ? null : rec.outputTokens(),
+      tokenSource: rec.tokenSource,
+      finishReason: rec.finishReason,
+      error: error === null ? null : { ...error, message: this.redact(error.message) },
+    }
+  }
+
+  private redact(message: string): string {
+    if (this.apiKey === null || this.apiKey.length < 4) return message
+    return message.split(this.apiKey).join('***')
+  }
+
+  // ---------------------------------------------------------------- preflight and helpers
+
+  /**
+   * Checks the target before any load: lists the models (and picks or checks the model), sends one tiny
+   * streaming request (max_tokens 2) to see that the server streams SSE and whether it reports usage
+   * (and per-chunk usage), then looks for a tokenize endpoint. Every failure is a PreflightError whose
+   * hint says what to change.
+   */
+  async preflight(signal?: AbortSignal): Promise<TargetInfo> {
+    const modelsUrl = `${this.endpoint.baseUrl}/models`
+    let listed: string[] = []
+    let models: JsonReply
+    try {
+      models = await this.jsonRequest('GET', `${this.endpoint.apiPath}/models`, null, signal)
+    } catch (err) {
+      throw unreachableError(modelsUrl, err)
+    }
+    let server = models.server
+    if (models.status === 401 || models.status === 403) throw authError(modelsUrl, models.status, snippet(models.text), this.apiKeyEnv, this.apiKey !== null)
+    if (models.status >= 200 && models.status < 300) {
+      listed = modelIds(models.json)
+    } else if (models.status !== 404 && models.status !== 405) {
+      throw new PreflightError(`GET ${modelsUrl} answered HTTP ${models.status}: ${snippet(models.text) || '(empty body)'}`, {
+        hint: 'is --endpoint the base URL of an OpenAI-compatible server?',
+      })
+    }
+    this.model = pickModel(this.model, listed, modelsUrl)
+    this.bodyOptions = { ...this.bodyOptions, model: this.model }
+
+    const probe = await this.probeStream(signal)
+    if (probe.info.server !== null) server = probe.info.server
+    const tokenizeEndpoint = (await this.detectTokenize()) === null ? null : `${this.endpoint.origin}${this.endpoint.rootPath}/tokenize`
+    return {
+      baseUrl: this.endpoint.baseUrl,
+      model: this.model,
+      modelsListed: listed,
+      server,
+      streamsUsage: probe.info.usageSeen,
+      perChunkUsage: probe.info.perChunkUsage,
+      tokenizeEndpoint,
+    }
+  }
+
+  private async probeStream(signal: AbortSignal | undefined): Promise<{ record: RequestRecord; info: ExchangeInfo }> {
+    const url = `${this.endpoint.origin}${this.requestPath}`
+    const request: InferenceRequest = { ...PROBE_META, text: 'Hello', messages: null, maxTokens: 2, targetInputTokens: null }
+    for (let attempt = 0; ; attempt++) {
+      const info = newInfo()
+      const record = await this.exchange(buildRequestBody(this.bodyOptions, request), PROBE_META, null, 2, signal, info)
+      const e = record.error
+      if (e === null) return { record, info }
+      if (e.kind === 'http_status' && (e.status === 401 || e.status === 403)) throw authError(url, e.status, e.message, this.apiKeyEnv, this.apiKey !== null)
+      if (e.kind === 'http_status' && (e.status === 400 || e.status === 422) && attempt === 0 && /stream_options|include_usage|continuous_usage/i.test(e.message)) {
+        // An older server that rejects stream_options: measure with client counts instead.
+        this.bodyOptions = { ...this.bodyOptions, streamOptions: false }
+        continue
+      }
+      throw probeError(url, record, e, this.api, this.requireUsage)
+    }
+  }
+
+  /** Token count of `text` by the server's tokenizer (vLLM/SGLang or llama.cpp `/tokenize`), or null. */
+  async tokenize(text: string): Promise<number | null> {
+    if (this.tokenizeShape === undefined) this.tokenizeShape = await this.detectTokenize()
+    if (this.tokenizeShape === null) return null
+    return this.tokenizeWith(this.tokenizeShape, text)
+  }
+
+  /** Prompt tokens the server counts for `request`, from the usage of a 1-token streaming request. */
+  async probePromptTokens(request: InferenceRequest): Promise<number | null> {
+    const info = newInfo()
+    const probe: InferenceRequest = { ...request, maxTokens: 1 }
+    const record = await this.exchange(buildRequestBody(this.bodyOptions, probe), PROBE_META, null, 1, undefined, info)
+    return record.error === null || record.error.kind === 'missing_usage' ? info.serverPromptTokens : null
+  }
+
+  private async detectTokenize(): Promise<TokenizeShape | null> {
+    for (const shape of ['vllm', 'llamacpp'] as const) {
+      if ((await this.tokenizeWith(shape, 'hello world')) !== null) {
+        this.tokenizeShape = shape
+        return shape
+      }
+    }
+    this.tokenizeShape = null
+    return null
+  }
+
+  private async tokenizeWith(shape: TokenizeShape, text: string): Promise<number | null> {
+    const body = shape === 'vllm' ? { model: this.model ?? '', prompt: text } : { content: text }
+    try {
+      const reply = await this.jsonRequest('POST', `${this.endpoint.rootPath}/tokenize`, JSON.stringify(body), undefined)
+      if (reply.status < 200 || reply.status >= 300 || typeof reply.json !== 'object' || reply.json === null) return null
+      const { count, tokens } = reply.json as { count?: unknown; tokens?: unknown }
+      const n = typeof count === 'number' ? count : Array.isArray(tokens) ? tokens.length : null
+      // llama.cpp answers a body without `content` with an empty list: treat 0 for non-empty text as "not this shape"
+      return n === null || (n === 0 && text.length > 0) ? null : n
+    } catch {
+      return null
+    }
+  }
+
+  private async jsonRequest(method: 'GET' | 'POST', path: string, body: string | null, signal: AbortSignal | undefined): Promise<JsonReply> {
+    const timeout = AbortSignal.timeout(this.timeouts.connectMs + this.timeouts.headersMs)
+    const res = await this.pool.request({
+      method,
+      path,
+      headers: body === null ? this.getHeaders : { ...this.getHeaders, 'content-type': 'application/json' },
+      body,
+      signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
+      headersTimeout: this.timeouts.headersMs,
+      bodyTimeout: this.timeouts.idleMs,
+    })
+    const text = await readText(res.body, 1 << 20)
+    await nextLoopTurn()
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = null
+    }
+    return { status: res.statusCode, text: this.redact(text), json, server: headerValue(res.headers.server) }
+  }
+}
+
+interface JsonReply {
+  readonly status: number
+  readonly text: string
+  readonly json: unknown
+  readonly server: string | null
+}
+
+function newInfo(): ExchangeInfo {
+  return { status: null, contentType: null, server: null, serverPromptTokens: null, perChunkUsage: false, usageSeen: false }
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null
+  return Array.isArray(v) ? (v[0] ?? null) : v
+}
+
+async function readText(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<string> {
+  const parts: Buffer[] = []
+  let bytes = 0
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (bytes < maxBytes) {
+        parts.push(chunk)
+        bytes += chunk.length
+      }
+    }
+  } catch {
+    // keep what arrived
+  }
+  return Buffer.concat(parts).toString('utf8', 0, Math.min(bytes, maxBytes))
+}
+
+function modelIds(json: unknown): string[] {
+  const data = typeof json === 'object' && json !== null ? (json as { data?: unknown; models?: unknown }).data ?? (json as { models?: unknown }).models : null
+  if (!Array.isArray(data)) return []
+  const ids: string[] = []
+  for (const m of data) {
+    const id = typeof m === 'object' && m !== null ? ((m as { id?: unknown }).id ?? (m as { name?: unknown }).name) : null
+    if (typeof id === 'string') ids.push(id)
+  }
+  return ids
+}
+
+function pickModel(wanted: string | null, listed: readonly string[], modelsUrl: string): string {
+  if (wanted === null) {
+    const first = listed[0]
+    if (first === undefined) {
+      throw new PreflightError(`no model given and ${modelsUrl} lists none`, { hint: 'name the model with --model (target.model)' })
+    }
+    return first
+  }
+  if (listed.length === 0 || listed.includes(wanted)) return wanted
+  const tagged = listed.find((m) => m === `${wanted}:latest`)
+  if (tagged !== undefined) return tagged
+  const shown = listed.slice(0, 10).map((m) => `"${m}"`).join(', ')
+  throw new PreflightError(`model "${wanted}" is not served at ${modelsUrl}; it lists ${shown}${listed.length > 10 ? ` and ${listed.length - 10} more` : ''}`, {
+    hint: `use --model ${listed[0] ?? ''}, or leave --model out to take the first one listed`,
+  })
+}
+
+function probeError(url: string, record: RequestRecord, e: RequestError, api: ApiKind, requireUsage: boolean): PreflightError {
+  switch (e.kind) {
+    case 'malformed_sse':
+      if (/not an SSE stream/.test(e.message)) {
+        return new PreflightError(`server did not stream: POST ${url} with "stream": true answered JSON instead of Server-Sent Events`, {
+          hint: 'tokenwatt measures streamed responses; use a server or endpoint that supports "stream": true',
+        })
+      }
+      return new PreflightError(`the stream from ${url} is not OpenAI-style SSE: ${e.message}`, { hint: 'check that --endpoint points at an OpenAI-compatible server' })
+    case 'http_status':
+      return new PreflightError(`POST ${url} failed: ${e.message}`, {
+        hint:
+          e.status === 404
+            ? `the server may not offer the ${api} API${api === 'chat' ? ' (try --api completions)' : ' (try --api chat)'}, or the model is not loaded`
+            : /ignore_eos|min_tokens/i.test(e.message)
+              ? 'the server rejects ignore_eos/min_tokens: turn off target.ignoreEos / target.minTokens'
+              : 'check the model name, target.extraBody and the server log',
+      })
+    case 'rate_limited':
+      return new PreflightError(`POST ${url} was rate limited before the run started: ${e.message}`, { hint: 'wait, or raise the server rate limit for this key' })
+    case 'missing_usage':
+      return new PreflightError(`${url} streams no usage although stream_options.include_usage was asked for`, {
+        hint: requireUsage ? 'turn off target.requireUsage to fall back to counting chunks' : 'the server does not report usage',
+      })
+    case 'headers_timeout':
+    case 'idle_timeout':
+    case 'total_timeout':
+      return new PreflightError(`the test request to ${url} timed out: ${e.message}`, { hint: 'is the server overloaded or still loading the model? raise target timeouts if it is just slow' })
+    default:
+      return new PreflightError(`the test request to ${url} failed (${e.kind}): ${e.message}`, {
+        hint: record.headersAtNs === null ? 'check that the server is running and reachable' : 'check the server log',
+      })
+  }
+}

@@ -1,0 +1,150 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Dispatcher } from 'undici'
+import type { Clock } from '../../core/ports.js'
+import type { RequestError } from '../../core/records.js'
+import { SseParser } from './sse-parser.js'
+import { snippet, StreamRecorder } from './stream-recorder.js'
+import { classifyTransportError, type AbortCause } from './transport-errors.js'
+
+/** How much of a non-SSE body (an HTTP error, a JSON reply) is kept for the message. */
+const TEXT_BYTES = 4096
+
+/**
+ * One streaming request as an undici dispatch handler. Using `dispatch` rather than `request()` puts
+ * the body bytes straight into the SSE parser from undici's HTTP parser callback: no Readable per
+ * response, no `data` event, no extra tick before a chunk is timestamped. At hundreds of thousands of
+ * chunks per second that stream layer alone costs as much as all the bookkeeping, and the tick it adds
+ * would show up as latency.
+ *
+ * The handler never throws and settles exactly once (`done`); what happened is in its fields.
+ */
+export class StreamExchange implements Dispatcher.DispatchHandler {
+  readonly rec = new StreamRecorder()
+  sentAtNs = 0
+  headersAtNs: number | null = null
+  lastByteAtNs: number | null = null
+  status: number | null = null
+  contentType: string | null = null
+  server: string | null = null
+  error: RequestError | null = null
+  readonly done: Promise<void>
+  private readonly parser: SseParser
+  private mode: 'sse' | 'http-error' | 'json' = 'sse'
+  private text: Buffer[] = []
+  private textBytes = 0
+  private retryAfter: string | null = null
+  private controller: Dispatcher.DispatchController | null = null
+  private abortCause: AbortCause = null
+  private settled = false
+  private timer: NodeJS.Timeout | null = null
+  private resolve: () => void = () => undefined
+  private readonly onAbortSignal = (): void => this.abort('aborted')
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly requireUsage: boolean,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.parser = new SseParser(this.rec)
+    this.done = new Promise<void>((resolve) => {
+      this.resolve = resolve
+    })
+  }
+
+  /** Stamps the send time and arms the total timeout; call right before dispatching. */
+  start(totalMs: number): void {
+    this.sentAtNs = this.clock.nowNs()
+    this.timer = setTimeout(() => this.abort('total_timeout'), totalMs)
+    this.signal?.addEventListener('abort', this.onAbortSignal, { once: true })
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.abortCause !== null) controller.abort(abortError(this.abortCause))
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200 || this.settled) return // 1xx informational
+    this.headersAtNs = this.clock.nowNs()
+    this.status = statusCode
+    this.contentType = first(headers['content-type'])
+    this.server = first(headers.server)
+    this.retryAfter = first(headers['retry-after'])
+    if (statusCode >= 300) this.mode = 'http-error'
+    else if (this.contentType !== null && this.contentType.includes('application/json')) this.mode = 'json'
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const t = this.clock.nowNs()
+    this.lastByteAtNs = t
+    if (this.settled) return
+    if (this.mode === 'sse') {
+      const rec = this.rec
+      if (rec.error !== null) return // after a protocol error the rest is drained unread
+      rec.nowNs = t
+      this.parser.push(chunk)
+    } else if (this.textBytes < TEXT_BYTES) {
+      this.text.push(chunk)
+      this.textBytes += chunk.length
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return
+    if (this.mode === 'sse' && this.rec.error === null) this.parser.end()
+    this.finish(null)
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    this.finish(err)
+  }
+
+  /** Cuts the request short; it settles at once even if undici has not started it yet. */
+  abort(cause: Exclude<AbortCause, null>): void {
+    if (this.settled) return
+    this.abortCause ??= cause
+    if (this.controller !== null) this.controller.abort(abortError(cause))
+    else this.finish(abortError(cause))
+  }
+
+  private finish(transportError: Error | null): void {
+    if (this.settled) return
+    this.settled = true
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.signal?.removeEventListener('abort', this.onAbortSignal)
+    const rec = this.rec
+    if (this.mode === 'http-error' && transportError === null) {
+      const status = this.status ?? 0
+      const message = `HTTP ${status}${this.retryAfter !== null ? ` (retry-after ${this.retryAfter})` : ''}: ${this.bodyText() || '(empty body)'}`
+      this.error = status === 429 ? { kind: 'rate_limited', status, message } : { kind: 'http_status', status, message }
+    } else if (this.mode === 'json' && transportError === null) {
+      this.error = { kind: 'malformed_sse', message: `server answered ${this.contentType ?? 'JSON'}, not an SSE stream: ${this.bodyText()}` }
+    } else if (rec.error !== null) {
+      this.error = rec.error
+    } else if (transportError !== null) {
+      // A response that already reached [DONE] is complete, whatever happened to the socket after.
+      if (!rec.done) this.error = classifyTransportError(transportError, this.headersAtNs !== null, this.abortCause)
+    } else if (!rec.complete) {
+      this.error = { kind: 'stream_cut', message: 'stream ended before [DONE] or a finish_reason' }
+    } else if (this.requireUsage && !rec.usageSeen) {
+      this.error = { kind: 'missing_usage', message: 'the stream carried no usage although include_usage was asked for' }
+    }
+    this.text = []
+    this.resolve()
+  }
+
+  private bodyText(): string {
+    return snippet(Buffer.concat(this.text).toString('utf8', 0, Math.min(this.textBytes, TEXT_BYTES)))
+  }
+}
+
+function first(v: string | string[] | undefined): string | null {
+  if (v === undefined) return null
+  return Array.isArray(v) ? (v[0] ?? null) : v
+}
+
+function abortError(cause: Exclude<AbortCause, null>): Error {
+  const err = new Error(cause === 'total_timeout' ? 'request exceeded the total timeout' : 'request aborted')
+  err.name = 'AbortError'
+  return err
+}
