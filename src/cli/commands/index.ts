@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import type { CliContext } from '../main.js'
 import { registerBench } from './bench.js'
+import { registerMeters } from './meters.js'
 import { registerRuns } from './runs.js'
 import { registerServeLocal } from './serve-local.js'
 import { registerEngine } from './engine.js'
@@ -9,6 +10,7 @@ import { registerEngine } from './engine.js'
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBench(program, ctx)
   registerRuns(program, ctx)
+  registerMeters(program, ctx)
   registerServeLocal(program, ctx)
   registerEngine(program, ctx)
 }

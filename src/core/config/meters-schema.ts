@@ -197,7 +197,7 @@ export function parseMeterFlag(text: string): unknown {
  * An assumed value with the range it may plausibly take. A bare number means "known exactly"
  * (the interval collapses to it); an object gives the range explicitly.
  */
-function ranged(def: { value: number; low: number; high: number }, bounds: { min: number; max: number }) {
+function ranged(def: Ranged, bounds: { min: number; max: number }) {
   const n = z.number().min(bounds.min).max(bounds.max)
   return z
     .union([
@@ -226,30 +226,40 @@ export const ATTRIBUTION_SOURCES = {
   pue: 'PUE 1.3 = InferenceX air-cooled default; range 1.1 (hyperscale / direct liquid cooling) to 1.58 (Uptime Institute 2023 global average)',
 } as const
 
+/** The default of every ranged assumption (so a report can tell a default from a user's value). */
+export const ATTRIBUTION_DEFAULTS = {
+  hostShareOfDevice: { value: 0.45, low: 0.25, high: 0.8 },
+  hostOtherShare: { value: 0.1, low: 0.05, high: 0.25 },
+  psuEfficiency: { value: 0.94, low: 0.9, high: 0.96 },
+  rackNetworkShare: { value: 0.03, low: 0.01, high: 0.06 },
+  pduEfficiency: { value: 0.98, low: 0.97, high: 0.99 },
+  pue: { value: 1.3, low: 1.1, high: 1.58 },
+} as const satisfies Record<keyof typeof ATTRIBUTION_SOURCES, Ranged>
+
 export const AttributionSchema = z.strictObject({
   host: z
     .strictObject({
       /** `auto`: CPU + DRAM measured by a RAPL (component) meter when one runs, else `share`. */
       source: z.enum(['auto', 'rapl', 'share']).default('auto'),
       /** All non-accelerator node power as a share of accelerator power (used without RAPL). */
-      shareOfDevice: ranged({ value: 0.45, low: 0.25, high: 0.8 }, { min: 0, max: 10 }),
+      shareOfDevice: ranged(ATTRIBUTION_DEFAULTS.hostShareOfDevice, { min: 0, max: 10 }),
       /** Components RAPL does not see, as a share of (accelerators + CPU + DRAM). */
-      otherShare: ranged({ value: 0.1, low: 0.05, high: 0.25 }, { min: 0, max: 10 }),
+      otherShare: ranged(ATTRIBUTION_DEFAULTS.hostOtherShare, { min: 0, max: 10 }),
       /** Fixed watts added per node on top of the shares (e.g. a known baseboard floor). */
       fixedW: z.number().nonnegative().default(0),
     })
     .prefault({}),
   /** AC-to-DC efficiency of the node's power supplies (applied when the node is modelled). */
-  psuEfficiency: ranged({ value: 0.94, low: 0.9, high: 0.96 }, { min: 0.05, max: 1 }),
+  psuEfficiency: ranged(ATTRIBUTION_DEFAULTS.psuEfficiency, { min: 0.05, max: 1 }),
   rack: z
     .strictObject({
-      networkShare: ranged({ value: 0.03, low: 0.01, high: 0.06 }, { min: 0, max: 10 }),
-      pduEfficiency: ranged({ value: 0.98, low: 0.97, high: 0.99 }, { min: 0.05, max: 1 }),
+      networkShare: ranged(ATTRIBUTION_DEFAULTS.rackNetworkShare, { min: 0, max: 10 }),
+      pduEfficiency: ranged(ATTRIBUTION_DEFAULTS.pduEfficiency, { min: 0.05, max: 1 }),
     })
     .prefault({}),
   facility: z
     .strictObject({
-      pue: ranged({ value: 1.3, low: 1.1, high: 1.58 }, { min: 1, max: 5 }),
+      pue: ranged(ATTRIBUTION_DEFAULTS.pue, { min: 1, max: 5 }),
       /**
        * Green Grid PUE category: 1 = IT measured at the UPS output (PDU losses count as IT, so the
        * rack figure is multiplied); 2/3 = at the PDU output / equipment input (PDU losses are already

@@ -68,7 +68,7 @@ export class AmdSmiPowerMeter implements PowerMeter {
     const bin = this.spec.binary
     const r = await runTool(bin, [...this.baseArgs(), '--json'], { env: this.ctx.env, timeoutMs: 30_000, extraEnv: { PYTHONUNBUFFERED: '1' } })
     if (r.code !== 0 || r.errorCode !== null)
-      throw new MeterUnavailableError(`amd-smi: ${describeToolFailure(bin, r)}`, {
+      throw new MeterUnavailableError(describeToolFailure(bin, r), {
         hint: r.errorCode === 'ENOENT' ? 'install ROCm (amd-smi), or name the binary with meters[].binary' : /amdgpu|driver|not initialized/i.test(r.stdout + r.stderr) ? 'the amdgpu driver is not loaded (or this is a VM guest, where energy is not supported)' : 'run `amd-smi metric -p -E` by hand to see what it says',
       })
     const docs = new JsonStreamSplitter().push(r.stdout)

@@ -109,7 +109,7 @@ export class NvidiaSmiPowerMeter implements PowerMeter {
     }
     if (r.code !== 0 || r.errorCode !== null) {
       const text = `${r.stdout}\n${r.stderr}`
-      throw new MeterUnavailableError(`nvidia-smi: ${describeToolFailure(bin, r)}`, {
+      throw new MeterUnavailableError(describeToolFailure(bin, r), {
         hint: r.errorCode === 'ENOENT'
           ? 'install the NVIDIA driver utilities, or name the binary with meters[].binary'
           : /couldn't communicate with the NVIDIA driver|driver/i.test(text)

@@ -18,7 +18,7 @@
  *   PUE, so they are taken out before multiplying.
  */
 import type { AttributionConfig, Ranged } from '../../config/meters-schema.js'
-import { ATTRIBUTION_SOURCES } from '../../config/meters-schema.js'
+import { ATTRIBUTION_DEFAULTS, ATTRIBUTION_SOURCES } from '../../config/meters-schema.js'
 import type { Boundary } from '../../ports.js'
 import type { BoundaryLevel, CrossCheck, Interval } from '../../summary.js'
 import type { MeterEnergy } from './meter-energy.js'
@@ -162,8 +162,11 @@ function crossCheck(against: string, measuredJ: number, measuredHalfJ: number, o
   }
 }
 
-function assumption(name: string, r: Ranged, unit: string, source: string): Assumption {
-  return { name, value: r.value, low: r.low, high: r.high, unit, source }
+/** An assumption as applied; its source is the documented default's, or says the user set it. */
+function assumption(name: string, r: Ranged, unit: string, key: keyof typeof ATTRIBUTION_SOURCES, configPath: string): Assumption {
+  const d = ATTRIBUTION_DEFAULTS[key]
+  const isDefault = d.value === r.value && d.low === r.low && d.high === r.high
+  return { name, value: r.value, low: r.low, high: r.high, unit, source: isDefault ? `default: ${ATTRIBUTION_SOURCES[key]}` : `set in ${configPath}` }
 }
 
 function fmtRange(a: Assumption): string {
@@ -209,21 +212,21 @@ export function attribute(input: AttributionInput): AttributionResult {
   // ---- rack
   const rackWhole = pool(at('rack', false), false, 'rack')
   const rackModel = modelUp(results.node, 'rack', [
-    assumption('network share of node', cfg.rack.networkShare, '1', ATTRIBUTION_SOURCES.rackNetworkShare),
-    assumption('PDU efficiency', cfg.rack.pduEfficiency, '1', ATTRIBUTION_SOURCES.pduEfficiency),
+    assumption('network share of node', cfg.rack.networkShare, '1', 'rackNetworkShare', 'attribution.rack.networkShare'),
+    assumption('PDU efficiency', cfg.rack.pduEfficiency, '1', 'pduEfficiency', 'attribution.rack.pduEfficiency'),
   ], (e, [net, pdu]) => scale(e, (x, side) => (x * (1 + pick(net, side))) / pick(pdu, flip(side))))
   results.rack = combine('rack', rackWhole, rackModel, 'modelled from node', warnings)
 
   // ---- facility
   const facilityWhole = pool(at('facility', false), false, 'facility')
   const pueCat = cfg.facility.pueCategory
-  const facilityAssumptions = [assumption(`PUE (category ${pueCat})`, cfg.facility.pue, '1', ATTRIBUTION_SOURCES.pue)]
+  const facilityAssumptions = [assumption(`PUE (category ${pueCat})`, cfg.facility.pue, '1', 'pue', 'attribution.facility.pue')]
   let facilityModel: LevelResult | null
   if (pueCat === 1) {
     facilityModel = modelUp(results.rack, 'facility', facilityAssumptions, (e, [pue]) => scale(e, (x, side) => x * pick(pue, side)))
   } else {
     // PUE measured below the PDUs: PDU losses are inside its overhead already; take them out first.
-    const pdu = assumption('PDU losses removed (in PUE)', cfg.rack.pduEfficiency, '1', 'PUE categories 2/3 count PDU losses as overhead (Green Grid WP#49)')
+    const pdu = { ...assumption('PDU losses removed (in PUE)', cfg.rack.pduEfficiency, '1', 'pduEfficiency', 'attribution.rack.pduEfficiency'), source: 'PUE categories 2/3 count PDU losses as overhead already (Green Grid WP#49)' }
     facilityModel = modelUp(results.rack, 'facility', [...facilityAssumptions, pdu], (e, [pue, eff]) => scale(e, (x, side) => x * pick(eff, side) * pick(pue, side)))
   }
   results.facility = combine('facility', facilityWhole, facilityModel, 'modelled from rack', warnings)
@@ -303,7 +306,7 @@ function modelUp(below: LevelResult, boundary: Boundary, assumptions: readonly A
 function modelNode(device: PooledReading | null, host: PooledReading | null, cfg: AttributionConfig, windowS: number, warnings: string[]): LevelResult | null {
   const useRapl = host !== null && cfg.host.source !== 'share'
   if (cfg.host.source === 'rapl' && host === null) warnings.push('node: attribution.host.source is rapl but no RAPL (component) meter ran; host overhead taken as a share of device power')
-  const psu = assumption('PSU efficiency', cfg.psuEfficiency, '1', ATTRIBUTION_SOURCES.psuEfficiency)
+  const psu = assumption('PSU efficiency', cfg.psuEfficiency, '1', 'psuEfficiency', 'attribution.psuEfficiency')
   const fixedJ = cfg.host.fixedW * windowS
   const fixed: Assumption[] = cfg.host.fixedW > 0 ? [{ name: 'fixed host power', value: cfg.host.fixedW, low: cfg.host.fixedW, high: cfg.host.fixedW, unit: 'W', source: 'attribution.host.fixedW' }] : []
   const dev: Estimate = device?.estimate ?? { value: 0, low: 0, high: 0 }
@@ -312,7 +315,7 @@ function modelNode(device: PooledReading | null, host: PooledReading | null, cfg
   const measuredParts: string[] = device && !device.estimated ? [`device: ${device.parts.join(' + ')}`] : []
   const modeledParts: string[] = device?.estimated ? [`device: ${device.parts.join(' + ')} (estimate)`] : []
   if (useRapl) {
-    const other = assumption('unmetered host share (fans, NIC, storage)', cfg.host.otherShare, '1', ATTRIBUTION_SOURCES.hostOtherShare)
+    const other = assumption('unmetered host share (fans, NIC, storage)', cfg.host.otherShare, '1', 'hostOtherShare', 'attribution.host.otherShare')
     assumptions = [other, ...fixed, psu]
     const h = host.estimate
     const f = (d: number, r: number, side: Side): number => ((d + r) * (1 + pick(other, side)) + fixedJ) / pick(psu, flip(side))
@@ -321,7 +324,7 @@ function modelNode(device: PooledReading | null, host: PooledReading | null, cfg
     if (!device) modeledParts.push('node: no device meter, node modelled from CPU + DRAM alone (no accelerator power counted)')
   } else {
     if (!device) return null
-    const share = assumption('host share of device', cfg.host.shareOfDevice, '1', ATTRIBUTION_SOURCES.hostShareOfDevice)
+    const share = assumption('host share of device', cfg.host.shareOfDevice, '1', 'hostShareOfDevice', 'attribution.host.shareOfDevice')
     assumptions = [share, ...fixed, psu]
     const f = (d: number, side: Side): number => (d * (1 + pick(share, side)) + fixedJ) / pick(psu, flip(side))
     estimate = { value: f(dev.value, 'value'), low: f(dev.low, 'low'), high: f(dev.high, 'high') }
