@@ -75,7 +75,8 @@ test('dcgm preset through a real Prometheus: raw scrape samples, mJ counter → 
   }
 
   // GPU 0: between two raw samples, the mJ counter in J equals the trace's energy between the
-  // exporter's two scrapes (0.1 %); at the samples' own (Prometheus) times, within 0.5 %.
+  // exporter's two scrapes (0.1 %); at the samples' own (Prometheus scrape-start) times, within 2 %
+  // (a loaded machine delays the exporter's answer by milliseconds).
   const g0 = byGpu(GPUS[0].uuid)
   const a = g0[2]!
   const b = g0[g0.length - 3]!
@@ -86,7 +87,7 @@ test('dcgm preset through a real Prometheus: raw scrape samples, mJ counter → 
   const exactJ = trace.energyJ(scrapeOf(a), scrapeOf(b)) * GPUS[0].share
   assert.ok(Math.abs(r0.energyJ - exactJ) / exactJ < 0.001, `GPU 0: ${r0.energyJ} J vs trace ${exactJ} J`)
   const atSamplesJ = trace.energyJ(clock.epochWallMs + a.atNs / 1e6, clock.epochWallMs + b.atNs / 1e6) * GPUS[0].share
-  assert.ok(Math.abs(r0.energyJ - atSamplesJ) / atSamplesJ < 0.005, `GPU 0 at the samples' times: ${r0.energyJ} J vs ${atSamplesJ} J`)
+  assert.ok(Math.abs(r0.energyJ - atSamplesJ) / atSamplesJ < 0.02, `GPU 0 at the samples' times: ${r0.energyJ} J vs ${atSamplesJ} J`)
 
   // GPU 1: its counter restarted from 0 mid-run; the analysis sees the drop as a reset, not a wrap.
   const g1 = byGpu(GPUS[1].uuid)

@@ -50,12 +50,24 @@ async function rejection(p: Promise<unknown>): Promise<MeterUnavailableError> {
   assert.fail('expected the preflight to fail')
 }
 
-/** Each sample's power against the trace at its time, within the vendor's resolution plus timing. */
-function assertPowerTracks(samples: PowerSample[], clock: NodeClock, share: (channel: string) => number, toleranceW: number): void {
+/**
+ * Each sample's power is exactly what the agent served for that object near the sample's time, scaled
+ * (`scale` W per raw unit), and follows the trace within the vendor's resolution `toleranceW` of its
+ * range over ±30 ms around the sample (scheduling delay on a loaded machine).
+ */
+function assertPowerTracks(samples: PowerSample[], clock: NodeClock, share: (channel: string) => number, toleranceW: number, oidOf?: (channel: string) => string, scale = 1): void {
   assert.ok(samples.length >= 3, `${samples.length} samples`)
   for (const s of samples) {
-    const expected = trace.powerW(clock.epochWallMs + s.atNs / 1e6) * share(s.channel)
-    assert.ok(Math.abs(s.powerW! - expected) <= toleranceW, `${s.channel}: ${s.powerW} W vs trace ${expected.toFixed(1)} W`)
+    const atWall = clock.epochWallMs + s.atNs / 1e6
+    // The trace's range over ±30 ms around the sample (the sawtooth drops 400 W at once).
+    const around = Array.from({ length: 61 }, (_, k) => trace.powerW(atWall - 30 + k) * share(s.channel))
+    const lo = Math.min(...around) - toleranceW
+    const hi = Math.max(...around) + toleranceW
+    assert.ok(s.powerW! >= lo && s.powerW! <= hi, `${s.channel}: ${s.powerW} W vs trace ${lo.toFixed(1)}–${hi.toFixed(1)} W`)
+    if (oidOf !== undefined) {
+      const served = agent.reads.filter((r) => r.oid === oidOf(s.channel) && Math.abs(r.wallMs - atWall) < 100)
+      assert.ok(served.some((r) => Math.abs((r.value as number) * scale - s.powerW!) < 1e-9), `${s.channel}: ${s.powerW} W is a served raw value × ${scale}`)
+    }
   }
 }
 
@@ -71,7 +83,7 @@ test('APC rPDU2: device power in hundredths of kW, 0.1 kWh meter too coarse → 
   assert.equal(m.info.resolutionJ, 360_000)
   assert.equal(m.info.boundary, 'rack')
   const samples = await sample(m, 1500)
-  assertPowerTracks(samples, clock, () => 1, 5 + 1)
+  assertPowerTracks(samples, clock, () => 1, 5, () => '1.3.6.1.4.1.318.1.1.26.4.3.1.5.1', 10)
   assert.ok(samples.every((s) => s.energyJ !== null && s.energyJ % 360_000 === 0), 'energy in whole 0.1 kWh steps, in joules')
   const win = { startNs: samples[0]!.atNs + 100e6, endNs: samples[samples.length - 1]!.atNs - 100e6 }
   const r = meterEnergy(m.info, indexSamples(samples).get('pdu'), win)
@@ -84,13 +96,13 @@ test('APC phases and metered outlets; an outlet the model does not meter (-1) is
   const clock = new NodeClock()
   const phases = meter({ vendor: 'apc', phases: [1, 2, 3] }, clock)
   assert.deepEqual((await phases.preflight()).channels, ['phase-1', 'phase-2', 'phase-3'])
-  assertPowerTracks(await sample(phases, 400), clock, () => 1 / 3, 5 + 1)
+  assertPowerTracks(await sample(phases, 400), clock, () => 1 / 3, 5, (c) => `1.3.6.1.4.1.318.1.1.26.6.3.1.7.${c.slice(-1)}`, 10)
 
   const outlets = meter({ vendor: 'apc', outlets: [1, 2] }, clock)
   assert.deepEqual((await outlets.preflight()).channels, ['outlet-1', 'outlet-2'])
   assert.equal(outlets.info.boundary, 'node')
   assert.equal(outlets.info.resolutionW, 1)
-  assertPowerTracks(await sample(outlets, 400), clock, () => 0.5, 1.5)
+  assertPowerTracks(await sample(outlets, 400), clock, () => 0.5, 0.5, (c) => `1.3.6.1.4.1.318.1.1.26.9.4.3.1.7.${c.slice(-1)}`)
 
   const unmetered = await rejection(meter({ vendor: 'apc', outlets: [3] }).preflight())
   assert.match(unmetered.message, /no power reading at outlet-3 \(1\.3\.6\.1\.4\.1\.318\.1\.1\.26\.9\.4\.3\.1\.7\.3\)/)
@@ -106,7 +118,7 @@ test('Raritan PDU2: decimal digits applied, timestamps kept, the Wh counter wrap
   assert.equal(m.info.resolutionJ, 3600 / 10 ** ENERGY_DIGITS)
   assert.equal(m.info.counterModulusJ?.['inlet-1'], (U32 * 3600) / 10 ** ENERGY_DIGITS)
   const samples = await sample(m, 1800)
-  assertPowerTracks(samples, clock, () => 1, 1)
+  assertPowerTracks(samples, clock, () => 1, 0.05, () => '1.3.6.1.4.1.13742.6.5.2.3.1.4.1.1.5', 0.1)
   for (const s of samples) assert.ok(s.sourceTimeMs !== null && Math.abs(s.sourceTimeMs - (clock.epochWallMs + s.atNs / 1e6)) < 1500, 'the PDU timestamp is kept')
   const energies = samples.map((s) => s.energyJ!)
   assert.ok(energies.some((e, i) => i > 0 && e < energies[i - 1]!), 'the raw counter wrapped during the run')
@@ -131,20 +143,20 @@ test('Raritan outlets, ServerTech cord and outlets: scaling per object, Wh outle
   const clock = new NodeClock()
   const rar = meter({ vendor: 'raritan', outlets: [3, 4] }, clock)
   assert.deepEqual((await rar.preflight()).channels, ['outlet-3', 'outlet-4'])
-  assertPowerTracks(await sample(rar, 300), clock, () => 0.5, 1)
+  assertPowerTracks(await sample(rar, 300), clock, () => 0.5, 0.05, (c) => `1.3.6.1.4.1.13742.6.5.4.3.1.4.1.${c.slice(-1)}.5`, 0.1)
 
   const cord = meter({ vendor: 'servertech' }, clock)
   const pre = await cord.preflight()
   assert.deepEqual(pre.channels, ['inlet-1'])
   assert.equal(cord.info.hasCounter, false)
-  assertPowerTracks(await sample(cord, 300), clock, () => 1, 1)
+  assertPowerTracks(await sample(cord, 300), clock, () => 1, 0.5, () => '1.3.6.1.4.1.1718.4.1.3.3.1.3.1.1')
 
   const outlets = meter({ vendor: 'servertech', outlets: [1, 2, 3, 4] }, clock)
   assert.deepEqual((await outlets.preflight()).channels, ['outlet-1', 'outlet-2', 'outlet-3', 'outlet-4'])
   assert.equal(outlets.info.hasCounter, true)
   assert.equal(outlets.info.resolutionJ, 3600)
   const samples = await sample(outlets, 300)
-  assertPowerTracks(samples, clock, () => 0.25, 1)
+  assertPowerTracks(samples, clock, () => 0.25, 0.5, (c) => `1.3.6.1.4.1.1718.4.1.8.3.1.7.1.1.${c.slice(-1)}`)
   assert.ok(samples.every((s) => s.energyJ! % 3600 === 0 && s.energyJ! > 0.25 * 3.6e9 - 3600))
 })
 
@@ -154,18 +166,18 @@ test('Eaton ePDU: strapping index 0, input total, phases, outlets; the total row
   assert.deepEqual((await inlet.preflight()).channels, ['inlet-1'])
   assert.equal(inlet.info.hasCounter, true)
   assert.equal(inlet.info.counterModulusJ?.['inlet-1'], U32 * 3600)
-  assertPowerTracks(await sample(inlet, 300), clock, () => 1, 1)
+  assertPowerTracks(await sample(inlet, 300), clock, () => 1, 0.5, () => '1.3.6.1.4.1.534.6.6.7.3.5.1.4.0.1')
 
   const phases = meter({ vendor: 'eaton', phases: [1, 2, 3] }, clock)
   assert.deepEqual((await phases.preflight()).channels, ['phase-1', 'phase-2', 'phase-3'])
-  assertPowerTracks(await sample(phases, 300), clock, () => 1 / 3, 1)
+  assertPowerTracks(await sample(phases, 300), clock, () => 1 / 3, 0.5, (c) => `1.3.6.1.4.1.534.6.6.7.3.4.1.4.0.1.${c.slice(-1)}`)
 
   const total = await rejection(meter({ vendor: 'eaton', phases: [1, 2, 3, 4] }).preflight())
   assert.match(total.message, /row 4 is the total of the phases; adding it to them would count twice/)
 
   const outlets = meter({ vendor: 'eaton', outlets: [1, 2] }, clock)
   assert.deepEqual((await outlets.preflight()).channels, ['outlet-1', 'outlet-2'])
-  assertPowerTracks(await sample(outlets, 300), clock, () => 0.5, 1)
+  assertPowerTracks(await sample(outlets, 300), clock, () => 0.5, 0.5, (c) => `1.3.6.1.4.1.534.6.6.7.6.5.1.3.0.${c.slice(-1)}`)
 })
 
 test('SNMPv3 authPriv (SHA/AES) with keys from the environment; a wrong key or a wrong community is a clear preflight error', async () => {
@@ -173,7 +185,7 @@ test('SNMPv3 authPriv (SHA/AES) with keys from the environment; a wrong key or a
   const clock = new NodeClock()
   const good = meter({ vendor: 'eaton', version: '3', v3 }, clock)
   assert.deepEqual((await good.preflight()).channels, ['inlet-1'])
-  assertPowerTracks(await sample(good, 300), clock, () => 1, 1)
+  assertPowerTracks(await sample(good, 300), clock, () => 1, 0.5, () => '1.3.6.1.4.1.534.6.6.7.3.5.1.4.0.1')
 
   const wrongKey = new SnmpPowerMeter(
     SnmpMeterSchema.parse({ kind: 'snmp', vendor: 'eaton', host: '127.0.0.1', port: agent.port, timeoutMs: 300, retries: 0, version: '3', v3 }),

@@ -68,6 +68,8 @@ export class PollLoop {
     }
     this.slot = next
     const waitMs = Math.max(0, (this.startNs + next * periodNs - nowNs) / 1e6)
+    // Unref'd: a meter never keeps the process alive on its own.
     this.timer = setTimeout(() => this.fire(), waitMs)
+    this.timer.unref()
   }
 }
