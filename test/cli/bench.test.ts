@@ -188,3 +188,19 @@ test('API keys are sent but never stored or printed', async () => {
     proxy.close()
   }
 })
+
+test('with a meter, tokens per joule and joules per token come out at the chosen boundary with provenance', async () => {
+  const r = await runCli(['bench', '--endpoint', mock.baseUrl, '--concurrency', '4', '--requests', '48', '--output-tokens', '24', '--meter', 'mock', '--boundary', 'device', '--json', ...common()], { cwd: dir })
+  assert.equal(r.code, 0, r.stderr)
+  const s = summaryOf(r.stdout)
+  assert.ok(s.power && s.efficiency, 'power and efficiency sections')
+  assert.equal(s.power.boundary, 'device')
+  assert.deepEqual(s.efficiency.measured, ['device: mock:mock-gpu'])
+  const energyJ = s.power.energyJ as number
+  // The mock draws idle 100 W + 5 W per stream in flight: with 4 streams, about 120 W.
+  assert.ok((s.power.avgW as number) > 100 && (s.power.avgW as number) < 125, String(s.power.avgW))
+  assert.ok(Math.abs((s.efficiency.joulesPerOutputToken as number) - energyJ / s.tokens.output) < 1e-9)
+  assert.ok(Math.abs((s.efficiency.outputTokensPerJoule as number) * (s.efficiency.joulesPerOutputToken as number) - 1) < 1e-9)
+  const iv = s.efficiency.interval as { low: number; high: number }
+  assert.ok(iv.low <= (s.efficiency.joulesPerOutputToken as number) && (s.efficiency.joulesPerOutputToken as number) <= iv.high)
+})

@@ -4,6 +4,7 @@ import { ConfigError } from '../../core/errors.js'
 import { addBenchOptions, benchFlagsToConfig } from '../bench/bench-options.js'
 import { runBenchFromConfig } from '../bench/bench-runner.js'
 import { readConfigFile, resolveConfig } from '../config/load-config.js'
+import { addMeterOptions, meterOptionsToConfig } from '../meter-options.js'
 import type { CliContext } from '../main.js'
 import { renderSummary } from '../render-summary.js'
 
@@ -12,7 +13,7 @@ const CONFIG_HINT = 'see `tokenwatt bench --help` and docs/config.md for every k
 /** Reads -c FILE and the flags into one validated config (flags win over the file). */
 export function benchConfigFrom(opts: Record<string, unknown>, cmd: Command, ctx: CliContext, extraLayers: Record<string, unknown>[] = []): BenchConfig {
   const file = typeof opts.config === 'string' ? readConfigFile(opts.config, ctx.host.cwd) : null
-  const flags = benchFlagsToConfig(opts, cmd)
+  const flags = { ...benchFlagsToConfig(opts, cmd), ...(meterOptionsToConfig(opts) as Record<string, unknown>) }
   if (opts.concurrency !== undefined && opts.rate !== undefined) {
     throw new ConfigError('--concurrency and --rate cannot be combined', { hint: 'use --concurrency N for a closed loop, or --rate R [--arrival poisson] for an open loop' })
   }
@@ -34,6 +35,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     .option('--json', 'print summary.json to stdout instead of the table')
     .option('--no-progress', 'no live progress line')
   addBenchOptions(cmd)
+  addMeterOptions(cmd)
   cmd.action(async (opts: Record<string, unknown>, command: Command) => {
     const config = benchConfigFrom(opts, command, ctx)
     const result = await runBenchFromConfig(config, ctx.host, { progress: opts.progress !== false })
