@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { NodeClock } from '../../src/adapters/clock/node-clock.js'
-import { RedfishPowerMeter } from '../../src/adapters/meters/redfish/redfish-meter.js'
+import { placeReading, RedfishPowerMeter } from '../../src/adapters/meters/redfish/redfish-meter.js'
+import { ClockOffsetEstimator } from '../../src/adapters/meters/remote/clock-offset.js'
 import { indexSamples, meterEnergy } from '../../src/core/analysis/energy/meter-energy.js'
 import { RedfishMeterSchema } from '../../src/core/config/meters-remote-schema.js'
+import { MeterSpecSchema, parseMeterFlag } from '../../src/core/config/meters-schema.js'
 import { MeterUnavailableError } from '../../src/core/errors.js'
 import type { PowerSample } from '../../src/core/records.js'
 import { makeTestCert, sawtooth, startFakeRedfish, wallMs, type FakeRedfish, type Shape, type TestCert } from './redfish-fake.js'
@@ -269,4 +271,54 @@ test('an unreachable service: a one-line cause with a hint', async () => {
   )
   const err = await rejection(m.preflight())
   assert.match(err.message, /cannot be reached \(ECONNREFUSED\)/)
+})
+
+test('clock offset from whole-second Date headers: polls at different phases narrow it; a stepped clock restarts the estimate', () => {
+  const est = new ClockOffsetEstimator('http-date')
+  const trueOffsetMs = 1234.5
+  // Polls every 370 ms, 2 ms round trips; the header truncates the remote time to the second.
+  for (let i = 0; i < 40; i++) {
+    const send = 1_700_000_000_000 + i * 370
+    const recv = send + 2
+    est.observeHttpDate(new Date(Math.floor((send + 1 + trueOffsetMs) / 1000) * 1000).toUTCString(), send, recv)
+  }
+  const o = est.current()!
+  assert.ok(Math.abs(o.offsetMs - trueOffsetMs) <= o.uncertaintyMs, `${o.offsetMs} ± ${o.uncertaintyMs}`)
+  assert.ok(o.uncertaintyMs < 30, `narrowed from ±500 ms to ±${o.uncertaintyMs} ms`)
+  assert.equal(o.steps, 0)
+  // The BMC's clock is set 60 s ahead (NTP catching up): the old interval is abandoned, not averaged.
+  const send = 1_700_000_100_000
+  est.observeHttpDate(new Date(Math.floor((send + 1 + trueOffsetMs + 60_000) / 1000) * 1000).toUTCString(), send, send + 2)
+  assert.equal(est.current()!.steps, 1)
+  assert.ok(Math.abs(est.current()!.offsetMs - (trueOffsetMs + 60_000)) <= 501)
+})
+
+test('placing a reading in time: a fresh one at the request, a stale one back at its ReadingTime', () => {
+  const clock = new NodeClock()
+  const nowNs = clock.nowNs()
+  const sent = nowNs - 4e6
+  const recv = nowNs - 2e6
+  const wallAt = (ns: number): number => clock.epochWallMs + ns / 1e6
+  const exact = { lowMs: -1, highMs: 1 } // remote = local ± 1 ms
+  assert.equal(placeReading({ readingTimeMs: null, readingTimePrecise: false }, sent, recv, exact, clock), (sent + recv) / 2)
+  const fresh = placeReading({ readingTimeMs: wallAt(sent + 1e6), readingTimePrecise: true }, sent, recv, exact, clock)
+  assert.ok(Math.abs(fresh - (sent + recv) / 2) < 1.5e6, 'a reading taken during the request stays there')
+  const stale = placeReading({ readingTimeMs: wallAt(sent - 3000e6), readingTimePrecise: true }, sent, recv, exact, clock)
+  assert.ok(Math.abs(stale - (sent - 3000e6)) <= 2.01e6, 'a reading the BMC took 3 s earlier moves back 3 s (to the latest time its bounds allow)')
+  const unknownOffset = placeReading({ readingTimeMs: wallAt(sent - 3000e6), readingTimePrecise: true }, sent, recv, null, clock)
+  assert.equal(unknownOffset, (sent + recv) / 2)
+})
+
+test('the --meter short forms of the remote kinds', () => {
+  assert.deepEqual(parseMeterFlag('redfish:https://10.0.0.5'), { kind: 'redfish', url: 'https://10.0.0.5' })
+  assert.deepEqual(parseMeterFlag('snmp:apc@10.0.0.9'), { kind: 'snmp', vendor: 'apc', host: '10.0.0.9' })
+  assert.deepEqual(parseMeterFlag('snmp:eaton@[fd00::9]:1161'), { kind: 'snmp', vendor: 'eaton', host: 'fd00::9', port: 1161 })
+  assert.deepEqual(parseMeterFlag('prometheus:kepler@http://prom:9090'), { kind: 'prometheus', preset: 'kepler', url: 'http://prom:9090' })
+  assert.deepEqual(parseMeterFlag('prometheus:http://prom:9090'), { kind: 'prometheus', url: 'http://prom:9090' })
+  const spec = MeterSpecSchema.parse(parseMeterFlag('snmp:raritan@pdu-a'))
+  assert.equal(spec.kind === 'snmp' && spec.vendor, 'raritan')
+  assert.throws(() => MeterSpecSchema.parse({ kind: 'redfish', url: 'https://bmc', tls: { fingerprint256: 'AB:CD' } }), /64 hex digits/)
+  assert.throws(() => MeterSpecSchema.parse({ kind: 'redfish', url: 'https://bmc', tls: { insecure: true, caFile: 'ca.pem' } }), /insecure cannot be combined/)
+  assert.throws(() => MeterSpecSchema.parse({ kind: 'snmp', vendor: 'raritan', host: 'pdu', what: 'phases', phases: [1] }), /phase power is not read for raritan/)
+  assert.throws(() => MeterSpecSchema.parse({ kind: 'prometheus', url: 'http://p:9090', preset: 'custom' }), /preset custom needs power/)
 })

@@ -15,11 +15,6 @@ export const JOULES_PER: Record<EnergyUnit, number> = { J: 1, mJ: 1e-3, uJ: 1e-6
 
 export type Labels = Readonly<Record<string, string>>
 
-export interface QuerySpec {
-  readonly query: string
-  readonly unit: string
-}
-
 export interface ResolvedQueries {
   readonly power: { readonly query: string; readonly scaleW: number } | null
   readonly energy: { readonly query: string; readonly scaleJ: number } | null

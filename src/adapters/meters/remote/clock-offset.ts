@@ -69,12 +69,6 @@ export class ClockOffsetEstimator {
   bounds(): { readonly lowMs: number; readonly highMs: number } | null {
     return this.observations === 0 ? null : { lowMs: this.lowMs, highMs: this.highMs }
   }
-
-  /** A remote timestamp as local wall-clock ms (unchanged while nothing has been observed). */
-  toLocalWallMs(remoteMs: number): number {
-    const o = this.current()
-    return o === null ? remoteMs : remoteMs - o.offsetMs
-  }
 }
 
 /** Formats an offset for a preflight or status line: `+1234 ms ±12 ms (http-date, 8 observations)`. */
