@@ -25,13 +25,15 @@ const number = (what: string) => (text: string): number => {
  * addCostOptions(new Command('report')) // --accelerators 8 --preset h100 --usd-per-kwh 0.07 …
  */
 export function addCostOptions(cmd: Command): Command {
-  return cmd
+  // bench already has --pue (the energy attribution's facility level); the cost model reads the same value.
+  const hasPue = cmd.options.some((o) => o.long === '--pue')
+  cmd
     .addOption(new Option('--accelerators <n>', 'accelerators serving the endpoint (throughput is divided by this)').argParser(number('--accelerators')))
     .addOption(new Option('--preset <name>', 'accelerator preset: power and typical prices, each with its source').choices(PRESET_IDS))
     .addOption(new Option('--usd-per-accelerator-hour <usd>', 'rental price per accelerator-hour (energy included)').argParser(number('--usd-per-accelerator-hour')))
     .addOption(new Option('--usd-per-kwh <usd>', 'electricity price at the facility meter').argParser(number('--usd-per-kwh')))
-    .addOption(new Option('--pue <ratio>', 'facility overhead when no facility-level power was measured').argParser(number('--pue')))
-    .addOption(new Option('--utilization <share>', 'share of hours serving at the measured throughput (0–1]').argParser(number('--utilization')))
+  if (!hasPue) cmd.addOption(new Option('--pue <ratio>', 'facility overhead when no facility-level power was measured').argParser(number('--pue')))
+  return cmd.addOption(new Option('--utilization <share>', 'share of hours serving at the measured throughput (0–1]').argParser(number('--utilization')))
 }
 
 /**
@@ -42,7 +44,11 @@ export function costOptionsToConfig(opts: CostOptions): unknown {
   const out: Record<string, unknown> = {}
   if (opts.accelerators !== undefined) out.accelerators = opts.accelerators
   if (opts.preset !== undefined) out.preset = opts.preset
-  if (opts.usdPerAcceleratorHour !== undefined) out.rent = { usdPerAcceleratorHour: opts.usdPerAcceleratorHour }
+  // A rental price on the command line means "price it as rented", even over a stored own-mode section.
+  if (opts.usdPerAcceleratorHour !== undefined) {
+    out.mode = 'rent'
+    out.rent = { usdPerAcceleratorHour: opts.usdPerAcceleratorHour }
+  }
   if (opts.usdPerKwh !== undefined) out.usdPerKwh = opts.usdPerKwh
   if (opts.pue !== undefined) out.pue = opts.pue
   if (opts.utilization !== undefined) out.utilization = opts.utilization

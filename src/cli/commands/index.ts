@@ -3,6 +3,10 @@ import type { CliContext } from '../main.js'
 import { registerBench } from './bench.js'
 import { registerMeters } from './meters.js'
 import { registerRuns } from './runs.js'
+import { registerReport } from './report.js'
+import { registerCompare } from './compare.js'
+import { registerVerify } from './verify.js'
+import { registerPlan } from './plan.js'
 import { registerServeLocal } from './serve-local.js'
 import { registerEngine } from './engine.js'
 
@@ -10,6 +14,10 @@ import { registerEngine } from './engine.js'
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBench(program, ctx)
   registerRuns(program, ctx)
+  registerReport(program, ctx)
+  registerCompare(program, ctx)
+  registerVerify(program, ctx)
+  registerPlan(program, ctx)
   registerMeters(program, ctx)
   registerServeLocal(program, ctx)
   registerEngine(program, ctx)

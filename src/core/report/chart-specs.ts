@@ -77,11 +77,16 @@ function loadChart(model: ReportModel): ChartSpec {
 }
 
 function latencyChart(model: ReportModel): ChartSpec {
-  const rows = model.series.latency.flatMap((c) => c.points.filter((p) => p.ms > 0).map((p) => ({ metric: c.label, ms: p.ms, p: p.p })))
+  // A log axis spanning seven decades (coalesced chunks give ITL gaps of microseconds) hides the
+  // body of every curve: the axis starts two decades below the smallest median and clips below.
+  const medians = model.series.latency.map((c) => c.points.find((p) => p.p >= 0.5)?.ms).filter((v): v is number => v !== undefined && v > 0)
+  const floorMs = medians.length > 0 ? 10 ** Math.floor(Math.log10(Math.min(...medians) / 100)) : 0
+  const rows = model.series.latency.flatMap((c) => c.points.filter((p) => p.ms > 0 && p.ms >= floorMs).map((p) => ({ metric: c.label, ms: p.ms, p: p.p })))
+  const clipped = model.series.latency.some((c) => c.points.some((p) => p.ms > 0 && p.ms < floorMs))
   const itl = model.series.latency.find((c) => c.metric === 'itl')
   const sampled = itl && itl.count < itl.population ? ` ITL drawn from a systematic sample of ${formatCount(itl.count)} of ${formatCount(itl.population)} gaps.` : ''
   const title = 'Latency distributions'
-  const caption = `Empirical CDFs over successful requests that ended in the steady window (log scale). Source: client-side timestamps (monotonic clock).${sampled}`
+  const caption = `Empirical CDFs over successful requests that ended in the steady window (log scale${clipped ? `; values below ${formatNumber(floorMs)} ms are off the axis` : ''}). Source: client-side timestamps (monotonic clock).${sampled}`
   if (rows.length === 0) return { id: 'latency', title, caption, spec: null, empty: 'no successful requests in the window' }
   return {
     id: 'latency',
@@ -92,7 +97,7 @@ function latencyChart(model: ReportModel): ChartSpec {
       data: { values: rows },
       mark: { type: 'line', strokeWidth: 1.5, interpolate: 'step-after' },
       encoding: {
-        x: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'milliseconds (log scale)' },
+        x: { field: 'ms', type: 'quantitative', scale: { type: 'log', ...(clipped ? { domainMin: floorMs } : {}) }, title: 'milliseconds (log scale)' },
         y: { field: 'p', type: 'quantitative', title: 'share of requests ≤ x', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
         color: { field: 'metric', type: 'nominal', title: null, sort: ['TTFT', 'TPOT', 'ITL', 'E2E latency'], scale: { range: [BLUE, ORANGE, '#7c3aed', '#0891b2'] } },
       },

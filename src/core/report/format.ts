@@ -30,14 +30,17 @@ export function formatSi(value: number | null | undefined, digits = 3): string {
   return formatNumber(value, digits)
 }
 
-/** Money: two decimals from $1 up, three significant digits below. */
+/** Money: whole dollars from $10,000, cents from $1, three significant digits below, SI from $1M. */
 export function formatUsd(value: number | null | undefined): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return NOT_AVAILABLE
   const abs = Math.abs(value)
   const sign = value < 0 ? '−' : ''
   if (abs >= 1e6) return `${sign}$${formatSi(abs, 3)}`
+  if (abs >= 10_000) return `${sign}$${abs.toLocaleString('en-US', { maximumFractionDigits: 0 })}`
   if (abs >= 1) return `${sign}$${abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`
-  return `${sign}$${formatNumber(abs, 3)}`
+  // below $1: three significant digits, never fewer than two decimals ($0.30, $0.0513)
+  const decimals = Math.min(20, Math.max(2, 2 - Math.floor(Math.log10(abs))))
+  return abs < 1e-6 ? `${sign}$${abs.toExponential(2)}` : `${sign}$${abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: decimals })}`
 }
 
 export function formatPercent(share: number | null | undefined, digits = 3): string {

@@ -12,7 +12,8 @@ export interface RenderedChart {
   readonly empty?: string
 }
 
-const CSS = `
+/** The report stylesheet, shared by the run report and the comparison page. */
+export const REPORT_CSS = `
 :root{--ink:#111827;--muted:#4b5563;--faint:#6b7280;--line:#e5e7eb;--bg:#f9fafb;--accent:#2563eb;--warn-bg:#fffbeb;--warn-line:#f59e0b}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif}
@@ -51,6 +52,8 @@ dd{margin:0;overflow-wrap:anywhere}
 details{margin-top:12px}
 pre{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px;overflow:auto;font-size:12px}
 footer{margin-top:40px;font-size:12px;color:var(--faint)}
+td.win{background:#ecfdf5;font-weight:600}
+.sig{font-size:11px;color:var(--faint)}
 @media print{body{background:#fff}main{padding:0}figure,.card,table{border-color:#d1d5db}}
 `
 
@@ -93,7 +96,7 @@ export function renderHtml(model: ReportModel, charts: readonly RenderedChart[])
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="tokenwatt ${e(model.run.toolVersion)}">
 <title>${e(model.title)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <main>

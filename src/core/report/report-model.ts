@@ -323,7 +323,10 @@ function headline(s: RunSummary, cost: CostResult | null): ReportFigure[] {
 export function buildReportModel(summary: RunSummary, requests: readonly RequestRecord[], powerSamples: readonly PowerSample[], options: ReportOptions = {}): ReportModel {
   const cost = options.cost !== undefined ? options.cost : costResultOf(summary)
   const spanNs = Math.max(runSpanNs(requests, powerSamples), summary.window.endS * NS_PER_S)
-  const binS = niceBinS(spanNs / NS_PER_S, options.maxBins ?? 240)
+  // Bins hold at least ~300 output tokens on average, or a low-rate run draws chunk-arrival aliasing.
+  const tokensPerS = summary.throughput.outputTokensPerS > 0 ? summary.throughput.outputTokensPerS : 1
+  const spanS = spanNs / NS_PER_S
+  const binS = Math.max(niceBinS(spanS, options.maxBins ?? 240), Math.min(niceBinS(300 / tokensPerS, 1), niceBinS(spanS, 20)))
   const meters = summary.power?.meters ?? []
   const windowNs = { startNs: summary.window.startS * NS_PER_S, endNs: summary.window.endS * NS_PER_S }
   const energyByBoundary: EnergyBar[] = (summary.power?.levels ?? []).map((l) => ({

@@ -1,4 +1,4 @@
-import { defineMetric } from '../define-metric.js'
+import { defineMetric, type MetricDef } from '../define-metric.js'
 
 const model = 'From the cost model (cost: section or cost flags); every input it used is listed in cost.assumptions with its source.'
 const perToken = 'cost_per_hour ÷ (tokens per second × 3600 × utilization) × 1e6'
@@ -132,7 +132,8 @@ export const revenuePerProvisionedMwh = defineMetric({
   },
 })
 
-export const COST_METRICS = [
+/** Typed as plain definitions so the registry's element type stays uniform (optional requires/notes). */
+export const COST_METRICS: readonly MetricDef[] = [
   costPerMillionOutputTokens,
   costPerMillionInputTokens,
   costPerMillionTokens,
@@ -143,4 +144,4 @@ export const COST_METRICS = [
   outputPerProvisionedFacilityMw,
   outputPerMeasuredFacilityMw,
   revenuePerProvisionedMwh,
-] as const
+]
