@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import type { CliContext } from '../main.js'
 import { registerBench } from './bench.js'
 import { registerMeters } from './meters.js'
+import { registerMockServer } from './mock-server.js'
 import { registerRuns } from './runs.js'
 import { registerReport } from './report.js'
 import { registerCompare } from './compare.js'
@@ -20,5 +21,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerPlan(program, ctx)
   registerMeters(program, ctx)
   registerServeLocal(program, ctx)
+  registerMockServer(program, ctx)
   registerEngine(program, ctx)
 }
