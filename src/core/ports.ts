@@ -124,6 +124,8 @@ export interface MeterInfo {
    * carry no timestamp of their own report their offset only here.
    */
   readonly clockOffset?: { readonly offsetMs: number; readonly uncertaintyMs: number; readonly source: string }
+  /** How far a sample's `atNs` may be from when the source took the reading (ms): a CLI's output stamped on arrival. */
+  readonly timeUncertaintyMs?: number
 }
 
 export interface MeterPreflight {

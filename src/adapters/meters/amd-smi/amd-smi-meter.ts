@@ -42,6 +42,8 @@ export class AmdSmiPowerMeter implements PowerMeter {
       accuracyW: s.accuracyW ?? 0,
       resolutionJ: AMD_ENERGY_STEP_J,
       resolutionW: 1,
+      // the CLI prints no time: readings are stamped when their line arrives, a Python process later
+      timeUncertaintyMs: 100,
       estimated: false,
       description: `amd-smi socket energy/power of ${this.channels.length || '?'} GPU${this.channels.length === 1 ? '' : 's'}`,
       ...(s.component !== undefined ? { component: s.component } : {}),

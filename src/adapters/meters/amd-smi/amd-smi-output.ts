@@ -67,48 +67,64 @@ export function readAmdJson(doc: unknown): AmdGpuReading[] {
  */
 export class JsonStreamSplitter {
   private buf = ''
+  /** Scan state, kept across pushes so each byte is looked at once. */
+  private pos = 0
+  private start = -1
+  private depth = 0
+  private inString = false
+  private escaped = false
 
   push(text: string): unknown[] {
     this.buf += text
     const out: unknown[] = []
-    let start = -1
-    let depth = 0
-    let inString = false
-    let escaped = false
-    let consumed = 0
-    for (let i = 0; i < this.buf.length; i++) {
-      const c = this.buf[i]
-      if (inString) {
-        if (escaped) escaped = false
-        else if (c === '\\') escaped = true
-        else if (c === '"') inString = false
+    const b = this.buf
+    let consumed = this.start >= 0 ? this.start : this.pos
+    for (let i = this.pos; i < b.length; i++) {
+      const c = b.charCodeAt(i)
+      if (this.inString) {
+        if (this.escaped) this.escaped = false
+        else if (c === 92 /* \\ */) this.escaped = true
+        else if (c === 34 /* " */) this.inString = false
         continue
       }
-      if (depth === 0) {
-        if (c === '{' || c === '[') {
-          start = i
-          depth = 1
+      if (this.depth === 0) {
+        if (c === 123 /* { */ || c === 91 /* [ */) {
+          this.start = i
+          this.depth = 1
         } else consumed = i + 1
         continue
       }
-      if (c === '"') inString = true
-      else if (c === '{' || c === '[') depth++
-      else if (c === '}' || c === ']') {
-        depth--
-        if (depth === 0) {
+      if (c === 34) this.inString = true
+      else if (c === 123 || c === 91) this.depth++
+      else if (c === 125 /* } */ || c === 93 /* ] */) {
+        this.depth--
+        if (this.depth === 0) {
           try {
-            out.push(JSON.parse(this.buf.slice(start, i + 1)))
+            out.push(JSON.parse(b.slice(this.start, i + 1)))
           } catch {
             // a bracketed banner, not JSON: skip it
           }
           consumed = i + 1
-          start = -1
+          this.start = -1
         }
       }
     }
-    this.buf = this.buf.slice(start >= 0 ? start : consumed)
-    if (this.buf.length > 1 << 20) this.buf = '' // runaway: never hold more than 1 MiB
+    // keep only the unfinished document (or nothing), and rebase the scan position onto it
+    const keepFrom = this.start >= 0 ? this.start : consumed
+    this.buf = b.slice(keepFrom)
+    this.pos = b.length - keepFrom
+    if (this.start >= 0) this.start = 0
+    if (this.buf.length > 1 << 20) this.reset() // runaway: never hold more than 1 MiB
     return out
+  }
+
+  private reset(): void {
+    this.buf = ''
+    this.pos = 0
+    this.start = -1
+    this.depth = 0
+    this.inString = false
+    this.escaped = false
   }
 }
 

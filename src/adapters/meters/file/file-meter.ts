@@ -30,6 +30,7 @@ export class FilePowerMeter implements PowerMeter {
   private readonly deltasMs: number[] = []
   private lastTimeByChannel = new Map<string, number>()
   private hasEnergy = false
+  private buf: Buffer | null = null
 
   constructor(
     private readonly spec: MeterSpecOf<'file'>,
@@ -130,7 +131,7 @@ export class FilePowerMeter implements PowerMeter {
 
   private readMore(final: boolean): void {
     if (this.fd === null) return
-    const buf = Buffer.alloc(CHUNK_BYTES)
+    const buf = (this.buf ??= Buffer.allocUnsafe(CHUNK_BYTES))
     for (;;) {
       let size: number
       try {

@@ -5,8 +5,8 @@
  *
  * Counter: the counter is unwrapped (known modulus) or re-based after a reset (a drop without a
  * modulus), interpolated linearly at the window edges and differenced. Its error bound comes from the
- * edges (how far power changes around each edge reading), the counter's step, any reset gap, and the
- * meter's accuracy.
+ * edges (how far power changes around each edge reading, and how late a reading may be stamped), the
+ * counter's step, any reset gap, and the meter's accuracy.
  *
  * Power: readings are moved back by half the source's averaging window (a 1-s average read at t
  * describes t − 0.5 s), then integrated with the trapezoid rule over the window, with the power at
@@ -32,6 +32,8 @@ export interface ChannelSpec {
   readonly resolutionJ: number
   /** Counter value (J) at which it wraps to zero; undefined when it does not wrap (or is unknown). */
   readonly modulusJ: number | undefined
+  /** How far a reading's timestamp may be off (ms), e.g. a CLI's output stamped when it arrives. */
+  readonly timeUncertaintyMs?: number
 }
 
 export interface ChannelEnergy {
@@ -191,7 +193,9 @@ export function counterEnergy(points: readonly Point[], win: TimeWindowNs, spec:
     }
   }
   if (energy < 0) energy = 0
-  halfWidth += 2 * spec.resolutionJ + spec.accuracyRel * energy + spec.accuracyW * windowS
+  // a reading stamped up to δ late moves each edge by up to rate × δ
+  const timeJ = 2 * Math.max(0, rateForFill) * (spec.timeUncertaintyMs ?? 0) * 1e6
+  halfWidth += 2 * spec.resolutionJ + timeJ + spec.accuracyRel * energy + spec.accuracyW * windowS
   const inside = ps.filter((p) => p.tNs >= win.startNs && p.tNs <= win.endNs).length
   return {
     method: 'counter',
@@ -273,7 +277,9 @@ export function trapezoidEnergy(points: readonly Point[], win: TimeWindowNs, spe
 
   const energyJ = energyWns / NS_PER_S
   const windowS = windowNs / NS_PER_S
-  const halfWidthJ = halfWns / NS_PER_S + 0.5 * spec.resolutionW * windowS + spec.accuracyRel * Math.abs(energyJ) + spec.accuracyW * windowS
+  // readings stamped up to δ off shift the edges by up to δ at the highest power seen
+  const timeJ = 2 * Math.max(Math.abs(pMax), Math.abs(pMin)) * ((spec.timeUncertaintyMs ?? 0) / 1000)
+  const halfWidthJ = halfWns / NS_PER_S + timeJ + 0.5 * spec.resolutionW * windowS + spec.accuracyRel * Math.abs(energyJ) + spec.accuracyW * windowS
   return {
     method: 'trapezoid',
     energyJ,

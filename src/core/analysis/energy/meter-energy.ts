@@ -62,6 +62,7 @@ function channelSpec(info: MeterInfo, channel: string): ChannelSpec {
     resolutionW: info.resolutionW ?? 0,
     resolutionJ: info.resolutionJ ?? 0,
     modulusJ: info.counterModulusJ?.[channel],
+    ...(info.timeUncertaintyMs !== undefined ? { timeUncertaintyMs: info.timeUncertaintyMs } : {}),
   }
 }
 

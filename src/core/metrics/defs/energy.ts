@@ -1,4 +1,4 @@
-import { defineMetric } from '../define-metric.js'
+import { defineMetric, type MetricDef } from '../define-metric.js'
 
 /**
  * Power and efficiency metrics (issue 4). Every figure is at `power.boundary` / `efficiency.boundary`
@@ -198,7 +198,7 @@ export const dynamicJoulesPerOutputToken = defineMetric({
   },
 })
 
-export const ENERGY_METRICS = [
+export const ENERGY_METRICS: readonly MetricDef[] = [
   windowEnergy,
   averagePower,
   powerCoverage,
@@ -213,4 +213,4 @@ export const ENERGY_METRICS = [
   idleEnergyShare,
   dynamicEnergyShare,
   dynamicJoulesPerOutputToken,
-] as const
+]
