@@ -18,6 +18,7 @@ import type { RunSummary } from '../../core/summary.js'
 import { runBenchmark } from '../../runtime/run-benchmark.js'
 import type { CliHost } from '../host.js'
 import { ProgressLine } from '../progress.js'
+import { renderReport } from '../report-render.js'
 import { defaultStorePath } from '../store-path.js'
 import { VERSION } from '../version.js'
 import { redactConfig } from './redact.js'
@@ -33,6 +34,8 @@ export interface BenchRunResult {
   readonly summary: RunSummary
   readonly runDir: string
   readonly summaryPath: string
+  /** The self-contained HTML report next to summary.json. */
+  readonly reportPath: string
   readonly storePath: string
   /** The exit code the run deserves: 0, 99 when the SLO verdict failed, 130 when interrupted. */
   readonly exitCode: number
@@ -113,8 +116,15 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     mkdirSync(runDir, { recursive: true })
     const summaryPath = join(runDir, 'summary.json')
     writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`)
+    const reportPath = join(runDir, 'report.html')
+    try {
+      const html = await renderReport('html', { summary, requests: store.getRequests(runId), powerSamples: store.getPowerSamples(runId) })
+      writeFileSync(reportPath, html)
+    } catch (e) {
+      host.stderr.write(`warning: the HTML report could not be written (${(e as Error).message}); \`tokenwatt report ${runId}\` can retry\n`)
+    }
     const exitCode = summary.status === 'interrupted' ? ExitCode.Interrupted : summary.slo.passed === false && config.slo.minAttainment !== undefined ? ExitCode.SloFailed : ExitCode.Ok
-    return { summary, runDir, summaryPath, storePath, exitCode }
+    return { summary, runDir, summaryPath, reportPath, storePath, exitCode }
   } finally {
     await client.close()
     store.close()

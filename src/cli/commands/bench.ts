@@ -4,6 +4,7 @@ import { ConfigError } from '../../core/errors.js'
 import { addBenchOptions, benchFlagsToConfig } from '../bench/bench-options.js'
 import { runBenchFromConfig } from '../bench/bench-runner.js'
 import { readConfigFile, resolveConfig } from '../config/load-config.js'
+import { addCostOptions, costOptionsToConfig } from '../cost-options.js'
 import { addMeterOptions, meterOptionsToConfig } from '../meter-options.js'
 import type { CliContext } from '../main.js'
 import { renderSummary } from '../render-summary.js'
@@ -13,7 +14,8 @@ const CONFIG_HINT = 'see `tokenwatt bench --help` and docs/config.md for every k
 /** Reads -c FILE and the flags into one validated config (flags win over the file). */
 export function benchConfigFrom(opts: Record<string, unknown>, cmd: Command, ctx: CliContext, extraLayers: Record<string, unknown>[] = []): BenchConfig {
   const file = typeof opts.config === 'string' ? readConfigFile(opts.config, ctx.host.cwd) : null
-  const flags = { ...benchFlagsToConfig(opts, cmd), ...(meterOptionsToConfig(opts) as Record<string, unknown>) }
+  const cost = costOptionsToConfig(opts)
+  const flags: Record<string, unknown> = { ...benchFlagsToConfig(opts, cmd), ...(meterOptionsToConfig(opts) as Record<string, unknown>), ...(cost !== undefined ? { cost } : {}) }
   if (opts.concurrency !== undefined && opts.rate !== undefined) {
     throw new ConfigError('--concurrency and --rate cannot be combined', { hint: 'use --concurrency N for a closed loop, or --rate R [--arrival poisson] for an open loop' })
   }
@@ -36,6 +38,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     .option('--no-progress', 'no live progress line')
   addBenchOptions(cmd)
   addMeterOptions(cmd)
+  addCostOptions(cmd)
   cmd.action(async (opts: Record<string, unknown>, command: Command) => {
     const config = benchConfigFrom(opts, command, ctx)
     const result = await runBenchFromConfig(config, ctx.host, { progress: opts.progress !== false })
@@ -43,7 +46,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     if (opts.json === true) out.write(`${JSON.stringify(result.summary, null, 2)}\n`)
     else {
       out.write(renderSummary(result.summary, out.columns ?? 100))
-      out.write(`summary: ${result.summaryPath}\nstore:   ${result.storePath} (run ${result.summary.id})\n`)
+      out.write(`summary: ${result.summaryPath}\nreport:  ${result.reportPath}\nstore:   ${result.storePath} (run ${result.summary.id})\n`)
     }
     ctx.exitCode = result.exitCode
   })
