@@ -5,4 +5,4 @@ import { LATENCY_METRICS } from './defs/latency.js'
 import { THROUGHPUT_METRICS } from './defs/throughput.js'
 
 /** Every metric tokenwatt reports, as an explicit list (no discovery). */
-export const BUILTIN_METRICS = [...LATENCY_METRICS, ...THROUGHPUT_METRICS, ...ENERGY_METRICS, ...COST_METRICS] as const satisfies readonly MetricDef[]
+export const BUILTIN_METRICS: readonly MetricDef[] = [...LATENCY_METRICS, ...THROUGHPUT_METRICS, ...ENERGY_METRICS, ...COST_METRICS]
