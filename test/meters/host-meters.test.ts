@@ -216,14 +216,18 @@ test('estimate: CPU time × the declared profile, always labelled an estimate; b
   const startNs = clock.nowNs()
   await meter.start((s) => samples.push(s))
   await clock.sleepUntil(startNs + 400e6) // mostly idle
-  const busyUntil = clock.nowNs() + 400e6
+  const busyFrom = clock.nowNs()
+  const busyUntil = busyFrom + 500e6
   while (clock.nowNs() < busyUntil) Math.sqrt(Math.random()) // one core busy
   await clock.sleepUntil(clock.nowNs() + 150e6)
   await meter.stop()
   const watts = samples.map((s) => s.powerW as number)
   assert.ok(watts.every((w) => w >= 50 && w <= 250))
-  assert.ok(Math.max(...watts) > 180, `busy CPU should read near maxW: ${watts.join(', ')}`)
-  assert.ok(Math.min(...watts) < 120, `idle CPU should read near idleW: ${watts.join(', ')}`)
+  // on a shared machine the busy loop may not get a whole core: compare the phases, not absolutes
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
+  const idle = mean(samples.filter((s) => s.atNs < busyFrom - 100e6).map((s) => s.powerW as number))
+  const busy = mean(samples.filter((s) => s.atNs > busyFrom + 100e6 && s.atNs < busyUntil - 50e6).map((s) => s.powerW as number))
+  assert.ok(busy > idle + 50, `busy ${busy} W vs idle ${idle} W: ${watts.map((w) => w.toFixed(0)).join(', ')}`)
   const r = energy(samples, [meter.info], { startNs: startNs + 100e6, endNs: busyUntil })
   assert.equal(r.power.source, 'modeled')
   assert.equal(r.power.meters[0]?.measured, false)
