@@ -409,7 +409,7 @@ test('request body: stream options, ignore_eos/min_tokens passthrough, extra bod
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     res.end(`${sse.map((d) => `data: ${d}\n\n`).join('')}data: [DONE]\n\n`)
   })
-  const chat = new OpenAIStreamClient({ baseUrl: `${tiny.url}/v1`, model: 'm', ignoreEos: true, minTokens: true, continuousUsage: true, extraBody: { temperature: 0, stream: false } })
+  const chat = new OpenAIStreamClient({ baseUrl: `${tiny.url}/v1`, model: 'm', ignoreEos: true, minTokens: true, continuousUsage: true, extraBody: { temperature: 0, stream: false }, headers: { Accept: 'text/event-stream; q=1' } })
   const completions = new OpenAIStreamClient({ baseUrl: tiny.url, model: 'm', api: 'completions' })
   try {
     const r = await chat.send(request(1, { messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], maxTokens: 5 }))
@@ -417,6 +417,7 @@ test('request body: stream options, ignore_eos/min_tokens passthrough, extra bod
     assert.equal(r.outputTokens, 1)
     const body = JSON.parse(tiny.seen.at(-1)?.body ?? '{}')
     assert.equal(tiny.seen.at(-1)?.url, '/v1/chat/completions')
+    assert.equal(tiny.seen.at(-1)?.headers.accept, 'text/event-stream; q=1', 'a user header replaces ours whatever its case')
     assert.deepEqual(body, {
       model: 'm',
       messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }],
@@ -436,6 +437,13 @@ test('request body: stream options, ignore_eos/min_tokens passthrough, extra bod
     await completions.close()
     await tiny.close()
   }
+})
+
+test('options that cannot work are refused when the client is made', () => {
+  assert.throws(() => new OpenAIStreamClient({ baseUrl: 'http://127.0.0.1:1', extraBody: { n: 1n } }), /extraBody cannot be sent as JSON/)
+  assert.throws(() => new OpenAIStreamClient({ baseUrl: 'http://127.0.0.1:1', connections: 0 }), /connections must be a positive/)
+  assert.throws(() => new OpenAIStreamClient({ baseUrl: 'ftp://127.0.0.1:1' }), /must use http or https/)
+  assert.throws(() => new OpenAIStreamClient({ baseUrl: 'http://user:pw@127.0.0.1:1' }), /credentials/)
 })
 
 test('a server that rejects stream_options: preflight falls back to client counts', async () => {

@@ -1,7 +1,7 @@
 import { setImmediate as nextLoopTurn } from 'node:timers/promises'
 import { Pool, buildConnector } from 'undici'
 import type { Dispatcher } from 'undici'
-import { PreflightError } from '../../core/errors.js'
+import { ConfigError, PreflightError } from '../../core/errors.js'
 import type { Clock, ConnectionStats, InferenceClient, InferenceRequest, TargetInfo } from '../../core/ports.js'
 import type { RequestError, RequestPhase, RequestRecord } from '../../core/records.js'
 import { NodeClock } from '../clock/node-clock.js'
@@ -121,9 +121,18 @@ export class OpenAIStreamClient implements InferenceClient {
       minTokens: options.minTokens ?? false,
       extraBody: options.extraBody ?? {},
     }
+    try {
+      JSON.stringify(this.bodyOptions.extraBody)
+    } catch (cause) {
+      throw new ConfigError('target.extraBody cannot be sent as JSON', { hint: 'give plain JSON values (strings, numbers, booleans, lists, mappings)', cause })
+    }
+    if (options.connections != null && !(Number.isInteger(options.connections) && options.connections > 0)) {
+      throw new ConfigError(`connections must be a positive whole number, not ${options.connections}`)
+    }
     const common: Record<string, string> = {}
     if (this.apiKey !== null && this.apiKey !== '') common.authorization = `Bearer ${this.apiKey}`
-    Object.assign(common, options.headers ?? {})
+    // Header names are case-insensitive: lower-case the user's so theirs replace ours instead of doubling them.
+    for (const [name, value] of Object.entries(options.headers ?? {})) common[name.toLowerCase()] = value
     this.getHeaders = { accept: 'application/json', ...common }
     this.postHeaders = { 'content-type': 'application/json', accept: 'text/event-stream', ...common }
     this.requestPath = `${this.endpoint.apiPath}/${this.api === 'chat' ? 'chat/completions' : 'completions'}`

@@ -6,9 +6,11 @@
  * Why hand-written rather than eventsource-parser (which deps.md measured as fast enough): that library
  * takes decoded strings, so the client would have to run a streaming `TextDecoder` over every network
  * chunk and the library then splits and slices those strings again. Working on bytes lets us find line
- * ends with the native `Buffer.indexOf`, recognise `data:` and `[DONE]` by comparing bytes, and decode
- * exactly once per data line (never a whole buffer), and a UTF-8 sequence split across network chunks
- * is never decoded half-way because only whole lines are decoded.
+ * ends with the native `Buffer.indexOf`, recognise `data:` and `[DONE]` by comparing bytes, and hand a
+ * one-line event's data over as bytes (`onEventBytes`), so the client's chunk scanner reads it without
+ * any decoding; a string is made only when a consumer wants one, once per event and never of a whole
+ * buffer. A UTF-8 sequence split across network chunks is never decoded half-way, since only whole
+ * lines are.
  *
  * Handled: LF, CRLF and CR line ends (a CRLF split across two chunks counts once); any split of the
  * stream across chunks, including inside a line, a line end or a UTF-8 sequence; a leading BOM (even

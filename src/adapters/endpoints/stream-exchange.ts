@@ -51,14 +51,21 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
     })
   }
 
-  /** Stamps the send time and arms the total timeout; call right before dispatching. */
+  /** Arms the total timeout and stamps a provisional send time; call right before dispatching. */
   start(totalMs: number): void {
     this.sentAtNs = this.clock.nowNs()
     this.timer = setTimeout(() => this.abort('total_timeout'), totalMs)
     this.signal?.addEventListener('abort', this.onAbortSignal, { once: true })
   }
 
+  /**
+   * undici calls this right before it writes the request to its connection: after any wait for a free
+   * connection, for a new connection's set-up, or for the one loop turn undici 7 waits before reusing an
+   * idle keep-alive socket (GHSA-35p6-xmwp-9g52). The send time is taken here, so TTFT measures the
+   * server and the wire, not the client's queue; an open-loop schedule still sees that wait as lag.
+   */
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.sentAtNs = this.clock.nowNs()
     this.controller = controller
     if (this.abortCause !== null) controller.abort(abortError(this.abortCause))
   }
@@ -75,9 +82,9 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return
     const t = this.clock.nowNs()
     this.lastByteAtNs = t
-    if (this.settled) return
     if (this.mode === 'sse') {
       const rec = this.rec
       if (rec.error !== null) return // after a protocol error the rest is drained unread
@@ -103,8 +110,10 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
   abort(cause: Exclude<AbortCause, null>): void {
     if (this.settled) return
     this.abortCause ??= cause
-    if (this.controller !== null) this.controller.abort(abortError(cause))
-    else this.finish(abortError(cause))
+    const err = abortError(cause)
+    // Settle now: the record must not wait on how soon undici reports the abort back.
+    this.finish(err)
+    this.controller?.abort(err)
   }
 
   private finish(transportError: Error | null): void {
