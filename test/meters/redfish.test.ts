@@ -136,7 +136,7 @@ test('PowerSubsystem only, Basic auth: the supplies\' input watts add up, absent
     assert.equal(result.method, 'trapezoid')
     assert.equal(result.channels.filter((c) => !c.nested).length, 2)
     assert.ok(Math.abs(result.energyJ! - trueJ) <= result.halfWidthJ, `${result.energyJ} J vs ${trueJ} J ± ${result.halfWidthJ} J`)
-    assert.ok(result.halfWidthJ / trueJ < 0.1, 'a useful interval')
+    assert.ok(result.halfWidthJ / trueJ < 0.25, `a useful interval: ±${((result.halfWidthJ / trueJ) * 100).toFixed(1)} % (±5 % accuracy plus sampling)`)
   })
 })
 

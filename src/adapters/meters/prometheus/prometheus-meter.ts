@@ -155,6 +155,7 @@ export class PrometheusPowerMeter implements PowerMeter {
       await new Promise((r) => setTimeout(r, waitMs))
       await this.pollOnce()
     }
+    await this.pollOnce(true)
     this.onSample = undefined
     await this.api?.close()
     this.api = undefined
@@ -191,7 +192,8 @@ export class PrometheusPowerMeter implements PowerMeter {
     return true
   }
 
-  private async pollOnce(): Promise<void> {
+  /** `final`: emit everything fetched, including a newest scrape seen by only one of the queries. */
+  private async pollOnce(final = false): Promise<void> {
     const api = this.api
     if (api === undefined) return
     try {
@@ -209,15 +211,27 @@ export class PrometheusPowerMeter implements PowerMeter {
         fetched.push({ kind, series })
       }
       this.fetchedUntilMs = nowMs - 2 * this.options.periodMs
-      this.emit(fetched)
+      this.emit(fetched, final)
     } catch (err) {
       this.failedReads++
       this.lastError = redact(err instanceof Error ? err.message : String(err), [this.secret])
     }
   }
 
-  /** New samples only, power and energy of one channel at one scrape merged into one sample. */
-  private emit(fetched: { kind: Kind; series: RawSeries[] }[]): void {
+  /**
+   * New samples only, power and energy of one channel at one scrape merged into one sample. The power
+   * and energy queries run one after the other, so a scrape landing between them is seen by the
+   * second only: samples newer than the newest scrape every query saw wait for the next poll.
+   */
+  private emit(fetched: { kind: Kind; series: RawSeries[] }[], final: boolean): void {
+    let cutoffMs = Infinity
+    if (!final) {
+      for (const { series } of fetched) {
+        let newest = -Infinity
+        for (const s of series) for (const [tS] of s.samples) newest = Math.max(newest, Math.round(tS * 1000))
+        if (Number.isFinite(newest)) cutoffMs = Math.min(cutoffMs, newest)
+      }
+    }
     const merged = new Map<string, { channel: string; tsMs: number; powerW: number | null; energyJ: number | null }>()
     for (const { kind, series } of fetched) {
       const scale = kind === 'power' ? (this.q.power?.scaleW ?? 1) : (this.q.energy?.scaleJ ?? 1)
@@ -233,6 +247,7 @@ export class PrometheusPowerMeter implements PowerMeter {
         let last = this.lastTs.get(id) ?? -Infinity
         for (const [tS, v] of s.samples) {
           const tsMs = Math.round(tS * 1000)
+          if (tsMs > cutoffMs) break
           if (tsMs <= last || !isReading(v)) continue
           if (Number.isFinite(last)) this.spacingsMs.push(tsMs - last)
           if (this.spacingsMs.length > 200) this.spacingsMs.shift()
