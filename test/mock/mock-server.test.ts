@@ -220,3 +220,23 @@ test('start-up errors are typed: bad options, port in use, unwritable ground-tru
   }
   await assert.rejects(startMockServer({ port: 0, groundTruthFile: '/nonexistent-dir/x/truth.jsonl' }), (e: unknown) => e instanceof EngineError && /ground-truth/.test(e.message))
 })
+
+test('closing the server with streams in flight cuts them cleanly (and the ground-truth file stays consistent)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tw-mock-'))
+  const file = join(dir, 'truth.jsonl')
+  const mock = await startMockServer({ port: 0, ttftMs: 1, itlMs: 20, groundTruthFile: file })
+  const pool = new Pool(mock.url)
+  const res = await pool.request({ method: 'POST', path: '/v1/completions', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'mock', prompt: 'x', max_tokens: 100, stream: true }) })
+  const ended = new Promise<string>((resolve) => {
+    res.body.on('error', (e: Error) => resolve(e.message))
+    res.body.on('end', () => resolve('end'))
+    res.body.resume()
+  })
+  await new Promise((r) => setTimeout(r, 80))
+  await mock.close()
+  assert.notEqual(await ended, 'end', 'the client sees the stream cut, not a complete answer')
+  await new Promise((r) => setTimeout(r, 50))
+  await pool.destroy()
+  assert.equal(readFileSync(file, 'utf8'), '', 'a stream cut by shutdown is not logged as finished')
+  rmSync(dir, { recursive: true, force: true })
+})

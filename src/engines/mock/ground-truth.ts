@@ -77,7 +77,8 @@ export class GroundTruthLog {
   }
 
   finished(record: GroundTruthRecord): void {
-    this.file?.write(`${JSON.stringify(record)}\n`)
+    // Streams cut by the server's own shutdown finish after the file is closed: they are not logged.
+    if (this.file !== null && !this.file.writableEnded) this.file.write(`${JSON.stringify(record)}\n`)
   }
 
   all(): readonly GroundTruthRecord[] {

@@ -241,6 +241,7 @@ export class MockEngine {
     })
 
     const write = (kind: GroundTruthChunkKind, text: string, tokens: number): void => {
+      if (res.destroyed || res.writableEnded) return
       const atNs = this.clock.nowNs()
       const atWallMs = this.clock.wallMs()
       res.write(text)
