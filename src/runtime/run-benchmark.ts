@@ -56,7 +56,7 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   const warnings: string[] = []
   events.emit({ type: 'phase', phase: 'preflight', atNs: clock.nowNs() })
   const target = await client.preflight(signal)
-  for (const m of deps.meters) await m.preflight()
+  await preflightMeters(deps.meters)
   if (!target.streamsUsage) warnings.push('the server sent no usage with stream_options.include_usage; token counts come from content chunks')
 
   const { calibration, note } = await calibrateTokens(client, config)
@@ -186,6 +186,20 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   store.finishRun(deps.runId, status, summary)
   events.emit({ type: 'phase', phase: 'done', atNs: clock.nowNs() })
   return { summary, target }
+}
+
+/** Preflights every meter; when one fails, the ones already open (sessions, processes) are closed. */
+async function preflightMeters(meters: readonly PowerMeter[]): Promise<void> {
+  const ready: PowerMeter[] = []
+  try {
+    for (const m of meters) {
+      await m.preflight()
+      ready.push(m)
+    }
+  } catch (e) {
+    for (const m of ready) await m.stop().catch(() => undefined)
+    throw e
+  }
 }
 
 /** N users, each sending its next request as soon as the previous one ends. */
