@@ -10,6 +10,7 @@ import { registerVerify } from './verify.js'
 import { registerPlan } from './plan.js'
 import { registerServeLocal } from './serve-local.js'
 import { registerEngine } from './engine.js'
+import { registerDemo } from './demo.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -23,4 +24,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerServeLocal(program, ctx)
   registerMockServer(program, ctx)
   registerEngine(program, ctx)
+  registerDemo(program, ctx)
 }

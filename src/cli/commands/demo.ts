@@ -1,0 +1,202 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { NodeClock } from '../../adapters/clock/node-clock.js'
+import { createMeter } from '../../adapters/meters/index.js'
+import { BenchConfigSchema } from '../../core/config/bench-schema.js'
+import { MeterSpecSchema, parseMeterFlag } from '../../core/config/meters-schema.js'
+import { ConfigError, ExitCode } from '../../core/errors.js'
+import type { RunSummary } from '../../core/summary.js'
+import { LOCAL_ENGINE_DEFAULTS, MODEL_QUANTS, MODEL_SIZE_NAMES, defaultCacheDir, isModelQuant, isModelSize, startLocalEngine, type LocalEngine } from '../../engines/local/index.js'
+import { runBenchFromConfig } from '../bench/bench-runner.js'
+import type { CliContext } from '../main.js'
+import { collect, durationS, positiveInt } from '../parse-args.js'
+
+interface DemoFlags {
+  size: string
+  quant: string
+  engine: 'node' | 'llama-server'
+  users: number[]
+  stepDuration: number
+  input: number
+  output: number
+  meter?: string[]
+  out: string
+  store?: string
+  cacheDir?: string
+  json?: boolean
+}
+
+interface DemoStep {
+  readonly users: number
+  readonly runId: string
+  readonly summaryPath: string
+  readonly status: RunSummary['status']
+  readonly requestsOk: number
+  readonly requestsFailed: number
+  readonly outputTokensPerS: number
+  readonly ttftP50Ms: number | null
+  readonly tpotP50Ms: number | null
+  readonly e2eP50Ms: number | null
+  readonly interactivityP50TokPerS: number | null
+  readonly joulesPerOutputToken: number | null
+  readonly outputTokensPerJoule: number | null
+  readonly energyBoundary: string | null
+  readonly usdPerMillionOutputTokens: number | null
+}
+
+function userList(value: string): number[] {
+  const list = value.split(',').map((s) => Number(s.trim()))
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new InvalidArgumentError('expected a list of positive whole numbers such as 1,2,4')
+  return list
+}
+
+const fmt = (v: number | null, digits: number): string => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits))
+
+function stepOf(users: number, summary: RunSummary, summaryPath: string): DemoStep {
+  return {
+    users,
+    runId: summary.id,
+    summaryPath,
+    status: summary.status,
+    requestsOk: summary.requests.succeeded,
+    requestsFailed: summary.requests.failed,
+    outputTokensPerS: summary.throughput.outputTokensPerS,
+    ttftP50Ms: summary.latency.ttftMs.p50,
+    tpotP50Ms: summary.latency.tpotMs.p50,
+    e2eP50Ms: summary.latency.e2eMs.p50,
+    interactivityP50TokPerS: summary.latency.interactivityTokPerS.p50,
+    joulesPerOutputToken: summary.efficiency?.joulesPerOutputToken ?? null,
+    outputTokensPerJoule: summary.efficiency?.outputTokensPerJoule ?? null,
+    energyBoundary: summary.efficiency?.boundary ?? null,
+    usdPerMillionOutputTokens: summary.cost?.usdPerMillionOutputTokens ?? null,
+  }
+}
+
+function stepLine(s: DemoStep): string {
+  const energy = s.joulesPerOutputToken !== null ? `, ${fmt(s.joulesPerOutputToken * 1000, 2)} mJ/token @ ${s.energyBoundary}` : ''
+  const cost = s.usdPerMillionOutputTokens !== null ? `, $${fmt(s.usdPerMillionOutputTokens, 4)}/M tokens` : ''
+  return (
+    `${String(s.users).padStart(3)} user${s.users === 1 ? ' ' : 's'}: ${fmt(s.outputTokensPerS, 1).padStart(7)} output tok/s | TTFT p50 ${fmt(s.ttftP50Ms, 0)} ms | ` +
+    `TPOT p50 ${fmt(s.tpotP50Ms, 2)} ms (${fmt(s.interactivityP50TokPerS, 0)} tok/s/user) | E2E p50 ${fmt(s.e2eP50Ms, 0)} ms | ${s.requestsOk} ok, ${s.requestsFailed} failed${energy}${cost}`
+  )
+}
+
+/** Meters for the demo: the user's, with `estimate` bound to the engine process; else RAPL when readable. */
+async function demoMeters(flags: string[] | undefined, engine: LocalEngine, ctx: CliContext): Promise<{ meters: unknown[]; note: string | null }> {
+  if (flags && flags.length > 0) {
+    const meters = flags.map((f) => {
+      const spec = parseMeterFlag(f) as Record<string, unknown>
+      if (spec['kind'] === 'estimate' && spec['pid'] === undefined && engine.pid !== null) return { ...spec, pid: engine.pid }
+      return spec
+    })
+    return { meters, note: null }
+  }
+  const rapl = MeterSpecSchema.parse({ kind: 'rapl' })
+  try {
+    await createMeter(rapl, { env: ctx.host.env, clock: new NodeClock() }).preflight()
+    return { meters: [{ kind: 'rapl' }], note: 'power: RAPL (CPU package + DRAM counters) at the node boundary' }
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e)
+    return {
+      meters: [],
+      note: `power: no meter readable here (${why}); energy and cost figures are n/a. Add a meter, e.g. --meter estimate:IDLE_W-MAX_W (a labelled model of the engine process) or --meter file:power.csv`,
+    }
+  }
+}
+
+export function registerDemo(program: Command, ctx: CliContext): void {
+  program
+    .command('demo')
+    .description('Start a llama.cpp engine on this machine (generated model, no GPU, no download), run a short 1/2/4-user sweep and report what can be measured')
+    .addOption(new Option('--size <size>', 'model size').default('small').choices(MODEL_SIZE_NAMES))
+    .addOption(new Option('--quant <type>', 'weight type').default(LOCAL_ENGINE_DEFAULTS.quant).choices(MODEL_QUANTS))
+    .addOption(new Option('--engine <engine>', 'node (prebuilt, ready at once) or llama-server (after `tokenwatt engine build`)').default('node').choices(['node', 'llama-server']))
+    .addOption(new Option('--users <list>', 'concurrent users per step').default([1, 2, 4], '1,2,4').argParser(userList))
+    .addOption(new Option('--step-duration <d>', 'length of each step').default(20, '20s').argParser(durationS))
+    .addOption(new Option('--input <tokens>', 'prompt tokens per request').default(128).argParser(positiveInt))
+    .addOption(new Option('--output <tokens>', 'output tokens per request').default(64).argParser(positiveInt))
+    .addOption(new Option('--meter <spec>', 'power meter (repeatable), as for bench: rapl, estimate:IDLE-MAX, file:power.csv, ...').argParser(collect))
+    .option('--out <dir>', 'directory for run results', 'tokenwatt-runs')
+    .option('--store <file>', 'SQLite results store (default: the user data directory)')
+    .option('--cache-dir <dir>', 'model and engine cache (default $XDG_CACHE_HOME/tokenwatt or ~/.cache/tokenwatt)')
+    .option('--json', 'print the demo summary as JSON on stdout')
+    .action(async (flags: DemoFlags) => {
+      const { stdout, stderr } = ctx.host
+      if (!isModelSize(flags.size) || !isModelQuant(flags.quant)) throw new ConfigError('invalid --size or --quant')
+      const say = (line: string): void => {
+        if (flags.json === true) stderr.write(`${line}\n`)
+        else stdout.write(`${line}\n`)
+      }
+      const started = performance.now()
+      const cacheDir = flags.cacheDir ?? defaultCacheDir(ctx.host.env)
+      say(`tokenwatt demo: ${flags.users.join(', ')} concurrent users, ${flags.stepDuration} s each, ${flags.input} prompt + ${flags.output} output tokens per request`)
+      const engine = await startLocalEngine({
+        engine: flags.engine,
+        size: flags.size,
+        quant: flags.quant,
+        parallel: Math.max(...flags.users),
+        cacheDir,
+        signal: ctx.host.signal,
+        onLog: (line) => {
+          if (!line.startsWith('llama-server: ') || ctx.verbose) stderr.write(`${line}\n`)
+        },
+      })
+      const steps: DemoStep[] = []
+      try {
+        const m = engine.modelFile
+        say(
+          `engine: ${engine.engine === 'node' ? 'llama.cpp via node-llama-cpp (prebuilt, CPU)' : 'upstream llama-server (CPU)'}, pid ${engine.pid ?? '-'}, ` +
+            `model ${m.name} (${(m.parameters / 1e6).toFixed(1)}M params${m.generated ? `, generated in ${(m.generateMs / 1000).toFixed(1)} s` : ''}), ready in ${(engine.startMs / 1000).toFixed(1)} s at ${engine.baseUrl}`,
+        )
+        const { meters, note } = await demoMeters(flags.meter, engine, ctx)
+        if (note) say(note)
+        for (const users of flags.users) {
+          if (ctx.host.signal.aborted) break
+          const config = BenchConfigSchema.parse({
+            target: { endpoint: engine.baseUrl, model: engine.model, api: 'chat' },
+            workload: { input: { type: 'fixed', value: flags.input }, output: { type: 'fixed', value: flags.output } },
+            load: { type: 'closed-loop', concurrency: users },
+            stop: { durationS: flags.stepDuration },
+            warmupRequests: users,
+            meters,
+            boundary: meters.length > 0 ? 'node' : 'device',
+            out: flags.out,
+            ...(flags.store !== undefined ? { store: flags.store } : {}),
+            labels: { demo: 'true', users: String(users), engine: engine.engine, 'engine.model': engine.model },
+          })
+          const result = await runBenchFromConfig(config, ctx.host, { progress: !flags.json })
+          const step = stepOf(users, result.summary, result.summaryPath)
+          steps.push(step)
+          say(stepLine(step))
+          if (result.summary.status !== 'complete') break
+        }
+      } finally {
+        await engine.stop()
+      }
+      const totalS = (performance.now() - started) / 1000
+      const out = isAbsolute(flags.out) ? flags.out : resolve(ctx.host.cwd, flags.out)
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
+      const dir = join(out, `demo-${stamp}`)
+      mkdirSync(dir, { recursive: true })
+      const record = {
+        schema: 'tokenwatt.demo/v1',
+        engine: { kind: engine.engine, model: engine.model, parameters: engine.modelFile.parameters, quant: engine.modelFile.quant, startS: engine.startMs / 1000, threads: engine.settings.threads, parallel: engine.settings.parallel },
+        workload: { inputTokens: flags.input, outputTokens: flags.output, stepDurationS: flags.stepDuration },
+        totalS,
+        steps,
+      }
+      writeFileSync(join(dir, 'demo.json'), `${JSON.stringify(record, null, 2)}\n`)
+      const best = steps.reduce<DemoStep | null>((b, s) => (b === null || s.outputTokensPerS > b.outputTokensPerS ? s : b), null)
+      if (flags.json === true) stdout.write(`${JSON.stringify(record, null, 2)}\n`)
+      else {
+        if (best) say(`best throughput: ${fmt(best.outputTokensPerS, 1)} output tok/s at ${best.users} user${best.users === 1 ? '' : 's'}`)
+        if (engine.engine === 'node' && steps.length > 1) {
+          say('note: the node engine batches sequences, but on a few CPU cores its throughput stays about flat while per-user latency grows; `tokenwatt engine build` then `--engine llama-server` shows continuous-batching gains')
+        }
+        say(`demo finished in ${totalS.toFixed(0)} s; per-step summaries: ${steps.map((s) => s.summaryPath).join(', ') || 'none'}; demo summary: ${join(dir, 'demo.json')}`)
+      }
+      if (ctx.host.signal.aborted) ctx.exitCode = ExitCode.Interrupted
+      else if (steps.some((s) => s.requestsOk === 0)) ctx.exitCode = ExitCode.Failure
+    })
+}
