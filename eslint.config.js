@@ -23,7 +23,7 @@ const pureBans = {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'tokenwatt-runs/**', '**/*.d.ts', 'docs/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'tokenwatt-runs/**', '**/*.d.ts', 'docs/**', '.cache/**', 'tmp/**', '.scratch*', '**/.scratch*', 'stubs/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['**/*.ts'] })),
   {

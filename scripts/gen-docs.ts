@@ -68,7 +68,7 @@ const files: Record<string, string> = {
 let stale = 0
 for (const [rel, text] of Object.entries(files)) {
   const path = join(root, rel)
-  let old: string | null = null
+  let old: string | null
   try {
     old = readFileSync(path, 'utf8')
   } catch {
