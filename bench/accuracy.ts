@@ -32,8 +32,10 @@ export interface AccuracyReport {
   readonly ttftErrorMs: Distribution
   /** Per chunk: client arrival − server write (ms); negative would mean the clocks are not one clock. */
   readonly deliveryLagMs: Distribution
-  /** Per request: server receive − client sent (ms), the send path. */
+  /** Per request: arrival at the server's socket − client sent (ms), the client's send path. */
   readonly sendLagMs: Distribution
+  /** Per request: server read − arrival (ms), queued inside the server; not counted against the client. */
+  readonly serverQueueMs: Distribution
   /** Measured requests whose connection the server accepted after the client sent them. */
   readonly connectInsideTtft: number
 }
@@ -65,6 +67,7 @@ export function compareWithGroundTruth(client: RecordsFile, truth: GroundTruth):
   const ttftErr: number[] = []
   const lag: number[] = []
   const sendLag: number[] = []
+  const serverQueue: number[] = []
   let matched = 0
   let unmatched = 0
   let mismatch = 0
@@ -82,6 +85,7 @@ export function compareWithGroundTruth(client: RecordsFile, truth: GroundTruth):
     const n = Math.min(s.length, c.length)
     const recvNs = Number(srv.recvNs - epoch)
     sendLag.push((recvNs - rec.sentAtNs) / 1e6)
+    serverQueue.push(Number(srv.readNs - srv.recvNs) / 1e6)
     const accept = truth.acceptNs.get(srv.connId)
     if (accept !== undefined && Number(accept - epoch) >= rec.sentAtNs) connectInside++
     if (n === 0) continue
@@ -111,6 +115,7 @@ export function compareWithGroundTruth(client: RecordsFile, truth: GroundTruth):
     ttftErrorMs: distribution(Float64Array.from(ttftErr)),
     deliveryLagMs: distribution(Float64Array.from(lag)),
     sendLagMs: distribution(Float64Array.from(sendLag)),
+    serverQueueMs: distribution(Float64Array.from(serverQueue)),
     connectInsideTtft: connectInside,
   }
 }

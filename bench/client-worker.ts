@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Pool } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
 import type { InferenceClient, InferenceRequest } from '../src/core/ports.js'
 import type { RequestRecord } from '../src/core/records.js'
 
@@ -232,35 +232,64 @@ async function main(): Promise<void> {
   } else {
     const pool = new Pool(origin, { connections: task.streams, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 0, bodyTimeout: 0 })
     const headers = { 'content-type': 'application/json' }
-    const one = async (seq: number, maxTokens: number, counted: boolean): Promise<void> => {
+    // The floor any Node client on this machine can reach: undici's dispatch API with a handler that
+    // takes one clock reading per body chunk and counts events by their blank lines, no JSON. "Sent"
+    // is when undici writes the request (onRequestStart), as in tokenwatt's client, so both leave out
+    // the loop turn undici waits before reusing an idle keep-alive socket.
+    // Chat streams are: role, N tokens, usage, [DONE].
+    const one = (seq: number, maxTokens: number, measured: boolean): Promise<void> => {
       const body = JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: `tw-seq:${seq} ${PROMPT}` }], max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } })
-      const res = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body })
+      const keepTimes = measured && task.mode === 'accuracy'
+      const eventAtNs: number[] = []
+      let sentAtNs = clock.nowNs()
+      let headersAtNs: number | null = null
+      let status = 0
       let lastWasLf = false
       let events = 0
-      await new Promise<void>((resolve, reject) => {
-        res.body.on('data', (b: Buffer) => {
-          const r = countEvents(b, lastWasLf)
-          lastWasLf = r.lastWasLf
-          events += r.events
-          if (counted && inWindow(clock.nowNs())) tokensInWindow += r.events
-        })
-        res.body.on('end', resolve)
-        res.body.on('error', reject)
+      return new Promise<void>((resolve, reject) => {
+        const handler: Dispatcher.DispatchHandler = {
+          onRequestStart: () => {
+            sentAtNs = clock.nowNs()
+          },
+          onResponseStart: (_c, statusCode) => {
+            headersAtNs = clock.nowNs()
+            status = statusCode
+          },
+          onResponseData: (_c, b: Buffer) => {
+            const t = clock.nowNs()
+            const r = countEvents(b, lastWasLf)
+            lastWasLf = r.lastWasLf
+            events += r.events
+            if (keepTimes) for (let k = 0; k < r.events; k++) eventAtNs.push(t)
+            else if (measured && inWindow(t)) tokensInWindow += r.events
+          },
+          onResponseEnd: () => {
+            setImmediate(resolve) // let undici hand the socket back before the next request
+          },
+          onResponseError: (_c, err) => reject(err),
+        }
+        pool.dispatch({ origin, path: '/v1/chat/completions', method: 'POST', headers, body }, handler)
+      }).then(() => {
+        if (!measured) return
+        requests++
+        // role, usage and [DONE] are events but not tokens; they bracket each response
+        if (!keepTimes && inWindow(clock.nowNs())) tokensInWindow -= 3
+        const error = status !== 200 ? 'http_status' : null
+        if (error !== null) errors[error] = (errors[error] ?? 0) + 1
+        else if (events !== maxTokens + 3) wrongTokenCount++
+        if (keepTimes) kept.push({ seq, sentAtNs, headersAtNs, chunkAtNs: eventAtNs.slice(1, 1 + maxTokens), outputTokens: events - 3, error })
       })
-      if (!counted) return
-      requests++
-      // role, usage and [DONE] are events but not tokens; they bracket each response
-      if (inWindow(clock.nowNs())) tokensInWindow -= 3
-      if (res.statusCode !== 200) errors.http_status = (errors.http_status ?? 0) + 1
-      else if (events !== maxTokens + 3) wrongTokenCount++
     }
     await Promise.all(Array.from({ length: task.streams }, () => one(seqNext++, 8, false)))
     const user = async (): Promise<void> => {
-      while (!stopping) await one(seqNext++, task.outputTokens, true)
+      for (let k = 0; task.mode === 'throughput' ? !stopping : k < task.requestsPerStream; k++) await one(seqNext++, task.outputTokens, true)
     }
-    setTimeout(openWindow, task.warmupS * 1000)
-    setTimeout(closeWindow, (task.warmupS + task.windowS) * 1000)
+    if (task.mode === 'throughput') {
+      setTimeout(openWindow, task.warmupS * 1000)
+      setTimeout(closeWindow, (task.warmupS + task.windowS) * 1000)
+    } else openWindow()
     await Promise.all(Array.from({ length: task.streams }, () => user()))
+    if (task.mode === 'accuracy') closeWindow()
     await pool.close()
   }
 

@@ -17,8 +17,6 @@ export interface ServerOptions {
   /** Events per send() when tokens are due at once (itlUs 0). */
   readonly batch: number
   readonly logPath: string
-  /** CPU to pin the server to with taskset, or null. */
-  readonly cpu: number | null
 }
 
 /** What the server says about itself at exit. */
@@ -40,7 +38,10 @@ export interface ServerRequest {
   /** The `tw-seq:N` marker of the prompt, or -1. */
   readonly seq: number
   readonly connId: number
+  /** When the request's bytes arrived (kernel receive timestamp); the server's TTFT starts here. */
   readonly recvNs: bigint
+  /** When the server's loop read them; `readNs − recvNs` is time queued inside the server. */
+  readonly readNs: bigint
   /** Write time (just before the send() that carried it) of each token chunk. */
   readonly chunkNs: BigInt64Array
 }
@@ -72,11 +73,15 @@ export function buildServer(sourcePath: string, dir: string): string {
   return bin
 }
 
-/** Starts the server on an ephemeral loopback port and resolves once it listens. */
-export async function startServer(bin: string, opts: ServerOptions, taskset: string | null): Promise<RunningServer> {
+/**
+ * Starts the server on an ephemeral loopback port and resolves once it listens. `launcher` prefixes
+ * the command (e.g. `taskset -c 1`, `nice -n -20`); the pid returned is the server's own, since both
+ * of those exec the command in place.
+ */
+export async function startServer(bin: string, opts: ServerOptions, launcher: readonly string[]): Promise<RunningServer> {
   const args = ['--port', '0', '--ttft-us', String(opts.ttftUs), '--itl-us', String(opts.itlUs), '--batch', String(opts.batch), '--log', opts.logPath]
-  const child: ChildProcess =
-    taskset !== null && opts.cpu !== null ? spawn(taskset, ['-c', String(opts.cpu), bin, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const [cmd, ...rest] = [...launcher, bin, ...args]
+  const child: ChildProcess = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout! })
   let statsLine: string | null = null
   const closed = new Promise<void>((resolve) => lines.once('close', () => resolve()))
@@ -110,7 +115,7 @@ export function readGroundTruth(path: string): GroundTruth {
   // copy into an 8-byte aligned buffer so one BigInt64Array views it all
   const words = new BigInt64Array(file.byteLength / 8)
   new Uint8Array(words.buffer).set(file)
-  if (file.toString('latin1', 0, 8) !== 'TWGT0001') throw new Error(`${path} is not a ground-truth log`)
+  if (file.toString('latin1', 0, 8) !== 'TWGT0002') throw new Error(`${path} is not a ground-truth log (TWGT0002)`)
   let i = 1
   const next = (): bigint => {
     const v = words[i++]
@@ -131,8 +136,9 @@ export function readGroundTruth(path: string): GroundTruth {
     const seq = Number(next())
     const connId = Number(next())
     const recvNs = next()
+    const readNs = next()
     const written = Number(next())
-    requests.push({ seq, connId, recvNs, chunkNs: words.subarray(i, i + written) })
+    requests.push({ seq, connId, recvNs, readNs, chunkNs: words.subarray(i, i + written) })
     i += written
   }
   return { monoAnchorNs, wallAnchorNs, acceptNs, requests }

@@ -5,16 +5,21 @@
  *
  * One thread, epoll, non-blocking keep-alive HTTP/1.1 with chunked SSE bodies. Each streaming
  * request gets N tokens (max_tokens / max_completion_tokens in the body, else --tokens): token i is
- * due at receive + ttft + i * itl on an absolute CLOCK_MONOTONIC schedule (a timerfd armed with
+ * due at arrival + ttft + i * itl on an absolute CLOCK_MONOTONIC schedule (a timerfd armed with
  * TFD_TIMER_ABSTIME for the earliest due stream). With --itl-us 0 tokens are due at once and each
  * stream writes up to --batch events per send(), round-robin across streams.
  *
+ * A request's arrival is the kernel's receive timestamp of its bytes (SO_TIMESTAMPNS, CLOCK_REALTIME
+ * mapped onto CLOCK_MONOTONIC), not the moment this loop got round to reading it: a burst of requests
+ * queued behind each other in the server must count as server time, never as client error.
+ *
  * Ground truth (binary, little-endian int64 throughout, written at SIGTERM/SIGINT, never on the hot
  * path; times are CLOCK_MONOTONIC ns, the same clock as Node's process.hrtime.bigint()):
- *   magic "TWGT0001", monoAnchorNs, wallAnchorNs (CLOCK_REALTIME, read back to back with the former)
+ *   magic "TWGT0002", monoAnchorNs, wallAnchorNs (CLOCK_REALTIME, read back to back with the former)
  *   nConns, then nConns x (connId, acceptNs)
- *   nRequests, then per request: seq (the "tw-seq:N" marker in the body, else -1), connId, recvNs,
- *     written (token chunks written), then `written` x writeNs (time just before the send() that
+ *   nRequests, then per request: seq (the "tw-seq:N" marker in the body, else -1), connId, arrivalNs
+ *     (kernel receive time; the read time when the kernel gave none), readNs (when the server read
+ *     it), written (token chunks written), then `written` x writeNs (time just before the send() that
  *     carried that token chunk).
  * At exit one JSON line "stats {...}" goes to stdout (CPU time, writes, EAGAINs, schedule lag).
  *
@@ -76,6 +81,9 @@ static int64_t n_requests = 0;
 static int64_t *conn_log = NULL; /* pairs (connId, acceptNs) */
 static size_t conn_log_len = 0, conn_log_cap = 0;
 
+/* per request in the arena: seq, connId, arrivalNs, readNs, written, reserved, then the write times */
+#define LOG_HEAD 6
+
 static size_t arena_reserve(size_t n) {
   if (arena_len + n > arena_cap) {
     size_t cap = arena_cap ? arena_cap : 1 << 20;
@@ -111,6 +119,7 @@ typedef struct conn {
   int total, sent;
   int prompt_tokens;
   int64_t recv_ns, next_ns;
+  int64_t arrival_ns; /* kernel receive time of the last bytes read, CLOCK_MONOTONIC */
   size_t log_at; /* arena index of this request's header */
   int heap_idx;  /* -1 when not scheduled */
   char ev[512];
@@ -198,7 +207,7 @@ static int frame_event(char *dst, size_t cap, const char *json) {
 
 static void finish_request_log(conn *c) {
   if (!c->streaming) return;
-  arena[c->log_at + 3] = c->sent;
+  arena[c->log_at + 4] = c->sent;
   c->streaming = 0;
 }
 
@@ -273,7 +282,7 @@ static int json_true(const char *body, size_t len, const char *key) {
   return v && (size_t)(body + len - v) >= 4 && memcmp(v, "true", 4) == 0;
 }
 
-static void start_stream(conn *c, int api, const char *body, size_t blen, int64_t recv_ns) {
+static void start_stream(conn *c, int api, const char *body, size_t blen, int64_t recv_ns, int64_t read_ns) {
   long max_tokens = json_int(body, blen, "max_completion_tokens", -1);
   if (max_tokens < 0) max_tokens = json_int(body, blen, "max_tokens", opt_tokens);
   if (max_tokens < 1) max_tokens = 1;
@@ -291,12 +300,13 @@ static void start_stream(conn *c, int api, const char *body, size_t blen, int64_
   c->recv_ns = recv_ns;
   c->next_ns = recv_ns + opt_ttft_ns;
 
-  c->log_at = arena_reserve(5 + (size_t)max_tokens);
+  c->log_at = arena_reserve(LOG_HEAD + (size_t)max_tokens);
   arena[c->log_at + 0] = seq;
   arena[c->log_at + 1] = c->id;
   arena[c->log_at + 2] = recv_ns;
-  arena[c->log_at + 3] = 0;
-  arena[c->log_at + 4] = max_tokens;
+  arena[c->log_at + 3] = read_ns;
+  arena[c->log_at + 4] = 0;
+  arena[c->log_at + 5] = max_tokens;
   n_requests++;
 
   char json[400];
@@ -365,7 +375,8 @@ static void respond_nonstream(conn *c, int api, const char *body, size_t blen) {
 }
 
 /* Parses and answers as many complete requests as are buffered (one stream at a time). */
-static int handle_input(conn *c, int64_t recv_ns) {
+static int handle_input(conn *c, int64_t read_ns) {
+  int64_t recv_ns = c->arrival_ns > 0 && c->arrival_ns <= read_ns ? c->arrival_ns : read_ns;
   while (!c->streaming && c->in_len > 0) {
     char *hend = memmem(c->in, c->in_len, "\r\n\r\n", 4);
     if (!hend) {
@@ -405,7 +416,7 @@ static int handle_input(conn *c, int64_t recv_ns) {
     if (is_post && (PATH_IS("/v1/chat/completions") || PATH_IS("/v1/completions"))) {
       int api = PATH_IS("/v1/chat/completions") ? API_CHAT : API_COMPLETIONS;
       int stream = json_true(body, clen, "stream");
-      if (stream) start_stream(c, api, body, clen, recv_ns);
+      if (stream) start_stream(c, api, body, clen, recv_ns, read_ns);
       else respond_nonstream(c, api, body, clen);
     } else if (is_get && PATH_IS("/v1/models")) {
       char json[512];
@@ -459,7 +470,7 @@ static int emit(conn *c, int64_t now) {
     out_append(c, tail, sizeof tail - 1);
   }
   int64_t t = mono_ns();
-  for (int i = 0; i < due; i++) arena[c->log_at + 5 + (size_t)c->sent + (size_t)i] = t;
+  for (int i = 0; i < due; i++) arena[c->log_at + LOG_HEAD + (size_t)c->sent + (size_t)i] = t;
   c->sent += due;
   st_tokens += due;
   if (done) finish_request_log(c);
@@ -493,16 +504,16 @@ static void dump_log(int64_t mono_anchor, int64_t wall_anchor) {
     exit(3);
   }
   int64_t head[3] = {0, mono_anchor, wall_anchor};
-  memcpy(&head[0], "TWGT0001", 8);
+  memcpy(&head[0], "TWGT0002", 8);
   write_all(f, head, sizeof head);
   int64_t nc = (int64_t)(conn_log_len / 2);
   write_all(f, &nc, 8);
   write_all(f, conn_log, conn_log_len * 8);
   write_all(f, &n_requests, 8);
   /* compact: the arena reserves max_tokens slots per request, the file keeps only those written */
-  for (size_t at = 0; at < arena_len; at += 5 + (size_t)arena[at + 4]) {
-    write_all(f, &arena[at], 4 * 8);
-    write_all(f, &arena[at + 5], (size_t)arena[at + 3] * 8);
+  for (size_t at = 0; at < arena_len; at += LOG_HEAD + (size_t)arena[at + 5]) {
+    write_all(f, &arena[at], 5 * 8);
+    write_all(f, &arena[at + LOG_HEAD], (size_t)arena[at + 4] * 8);
   }
   fclose(f);
 }
@@ -611,6 +622,7 @@ int main(int argc, char **argv) {
           int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
           if (fd < 0) break;
           setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
           conn *c = calloc(1, sizeof(conn));
           if (!c) exit(2);
           c->fd = fd;
@@ -645,9 +657,26 @@ int main(int argc, char **argv) {
             c->in_cap = c->in_cap ? c->in_cap * 2 : 8192;
             c->in = xrealloc(c->in, c->in_cap);
           }
-          ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+          char cbuf[CMSG_SPACE(sizeof(struct timespec)) * 2];
+          struct iovec iov = {c->in + c->in_len, c->in_cap - c->in_len};
+          struct msghdr mh;
+          memset(&mh, 0, sizeof mh);
+          mh.msg_iov = &iov;
+          mh.msg_iovlen = 1;
+          mh.msg_control = cbuf;
+          mh.msg_controllen = sizeof cbuf;
+          ssize_t r = recvmsg(c->fd, &mh, 0);
           if (r > 0) {
             c->in_len += (size_t)r;
+            for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+              if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+                struct timespec ts;
+                memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+                int64_t rt = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+                int64_t m0 = mono_ns(), w = wall_ns(), m1 = mono_ns();
+                c->arrival_ns = rt - (w - (m0 + (m1 - m0) / 2));
+              }
+            }
             continue;
           }
           if (r == 0) dead = 1;
