@@ -111,7 +111,8 @@ export class NodeLlamaBackend implements GenerationBackend {
     let llama: Llama
     try {
       llama = await lib.getLlama({
-        gpu: false,
+        // Apple Silicon has only the Metal prebuilt; gpuLayers: 0 below still keeps the weights on the CPU.
+        gpu: process.platform === 'darwin' && process.arch === 'arm64' ? 'metal' : false,
         build: 'never',
         usePrebuiltBinaries: true,
         progressLogs: false,

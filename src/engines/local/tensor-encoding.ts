@@ -7,6 +7,7 @@ import { Q8_0_BLOCK, Q8_0_BLOCK_BYTES, tensorBytes, type GgmlTypeName } from './
 
 const f32Scratch = new Float32Array(1)
 const u32Scratch = new Uint32Array(f32Scratch.buffer)
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 /** float32 → IEEE 754 half bits, round to nearest even (as numpy and ggml's reference do). */
 export function toHalfBits(value: number): number {
@@ -56,9 +57,16 @@ export function encodeTensorRow(type: GgmlTypeName, values: Float32Array, out: U
     case 'F32':
       for (let i = 0; i < n; i++) view.setFloat32(offset + i * 4, values[i] ?? 0, true)
       return n * 4
-    case 'F16':
-      for (let i = 0; i < n; i++) view.setUint16(offset + i * 2, toHalfBits(values[i] ?? 0), true)
+    case 'F16': {
+      const at = out.byteOffset + offset
+      if (at % 2 === 0 && LITTLE_ENDIAN) {
+        const halves = new Uint16Array(out.buffer, at, n)
+        for (let i = 0; i < n; i++) halves[i] = toHalfBits(values[i] ?? 0)
+      } else {
+        for (let i = 0; i < n; i++) view.setUint16(offset + i * 2, toHalfBits(values[i] ?? 0), true)
+      }
       return n * 2
+    }
     case 'Q8_0': {
       if (n % Q8_0_BLOCK !== 0) throw new RangeError(`Q8_0 rows need a multiple of ${Q8_0_BLOCK} values, got ${n}`)
       let o = offset
