@@ -13,6 +13,8 @@ interface Gpu {
   readonly uuid: string
   readonly name: string
   hasEnergy: boolean
+  /** Energy and power come back in one field-values call (half the driver calls per tick). */
+  combined: boolean
   /** Stopped after GPU_IS_LOST: no more samples (the gap shows in coverage). */
   lost: boolean
 }
@@ -119,7 +121,7 @@ export class NvmlPowerMeter implements PowerMeter {
       if (d.ret !== NVML.SUCCESS || d.device === null) this.fail(`cannot open GPU ${i}: ${lib.errorString(d.ret)}`, this.hintFor(d.ret))
       const uuid = lib.uuid(d.device)
       const name = lib.name(d.device)
-      all.push({ device: d.device, uuid: uuid.ret === NVML.SUCCESS ? uuid.text : `gpu-${i}`, name: name.ret === NVML.SUCCESS ? name.text : 'GPU', hasEnergy: false, lost: false })
+      all.push({ device: d.device, uuid: uuid.ret === NVML.SUCCESS ? uuid.text : `gpu-${i}`, name: name.ret === NVML.SUCCESS ? name.text : 'GPU', hasEnergy: false, combined: false, lost: false })
     }
     const wanted = this.spec.devices
     const gpus = wanted && wanted.length > 0 ? wanted.map((w) => all.find((g) => String(g.device.index) === w || g.uuid === w || g.uuid === `GPU-${w}`) ?? this.fail(`no GPU "${w}"`, `GPUs here: ${all.map((g) => `${g.device.index} ${g.uuid}`).join(', ')}`)) : all
@@ -135,6 +137,16 @@ export class NvmlPowerMeter implements PowerMeter {
       if (lim.ret === NVML.SUCCESS && lim.mw > 0) this.limits[g.uuid] = lim.mw / 1000
     }
     this.power = this.choosePowerSource(gpus)
+    const src = this.power
+    if (src.kind === 'field') {
+      // the same counter as nvmlDeviceGetTotalEnergyConsumption (field 83; 191 at module scope)
+      const energyField = this.spec.scope === 'module' ? { id: NVML_FI.ENERGY, scope: 1 } : { id: NVML_FI.TOTAL_ENERGY_CONSUMPTION, scope: 0 }
+      for (const g of gpus) {
+        if (!g.hasEnergy) continue
+        const r = lib.fieldValues(g.device, [energyField, { id: src.id, scope: src.scope }])
+        g.combined = r.ret === NVML.SUCCESS && r.values.every((v) => v.ret === NVML.SUCCESS)
+      }
+    }
     const first = gpus[0] as Gpu
     const p = await this.readPower(first)
     if (p === null && !gpus.some((g) => g.hasEnergy)) this.fail(`GPU ${first.uuid} reports neither energy nor power`, 'power management is not supported on this GPU (some consumer and virtual GPUs)')
@@ -195,8 +207,23 @@ export class NvmlPowerMeter implements PowerMeter {
     const clock = this.ctx.clock
     const id = this.ctx.id
     this.loop = new PollLoop(clock, this.info.periodMs, async () => {
+      const src = this.power
+      const energyField = this.spec.scope === 'module' ? { id: NVML_FI.ENERGY, scope: 1 } : { id: NVML_FI.TOTAL_ENERGY_CONSUMPTION, scope: 0 }
       for (const g of this.gpus) {
         if (g.lost) continue
+        if (g.combined && src.kind === 'field') {
+          const t0 = clock.nowNs()
+          const r = await lib.fieldValuesAsync(g.device, [energyField, { id: src.id, scope: src.scope }])
+          const t1 = clock.nowNs()
+          const [e, p] = r.values
+          if (r.ret === NVML.GPU_IS_LOST || e?.ret === NVML.GPU_IS_LOST || p?.ret === NVML.GPU_IS_LOST) g.lost = true
+          const energyJ = r.ret === NVML.SUCCESS && e?.ret === NVML.SUCCESS && e.value !== null ? e.value / 1000 : null
+          const powerW = r.ret === NVML.SUCCESS && p?.ret === NVML.SUCCESS && p.value !== null ? p.value / 1000 : null
+          if (energyJ === null && powerW === null) continue
+          const stampUs = e?.timestampUs ?? p?.timestampUs ?? 0
+          onSample({ meterId: id, channel: g.uuid, atNs: (t0 + t1) / 2, sourceTimeMs: stampUs > 0 ? stampUs / 1000 : null, powerW, energyJ })
+          continue
+        }
         let energyJ: number | null = null
         const t0 = clock.nowNs()
         if (g.hasEnergy) {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 
 /**
@@ -97,4 +97,41 @@ export function readEnergyUj(zone: RaplZone): number {
   const v = Number(readFileSync(zone.energyFile, 'utf8').trim())
   if (!Number.isFinite(v)) throw new Error(`${zone.energyFile} does not hold a number`)
   return v
+}
+
+/**
+ * Keeps each zone's `energy_uj` open and re-reads it with pread at offset 0 (sysfs regenerates the
+ * value on every read from the start), which saves the open/close of a fresh read on every poll.
+ */
+export class ZoneReader {
+  private readonly fds: (number | null)[]
+  private readonly buf = Buffer.allocUnsafe(32)
+
+  constructor(private readonly zones: readonly RaplZone[]) {
+    this.fds = zones.map((z) => {
+      try {
+        return openSync(z.energyFile, 'r')
+      } catch {
+        return null
+      }
+    })
+  }
+
+  /** The zone's counter (µJ), or null when it cannot be read this time. */
+  read(i: number): number | null {
+    const fd = this.fds[i]
+    if (fd === null || fd === undefined) return null
+    try {
+      const n = readSync(fd, this.buf, 0, this.buf.length, 0)
+      const v = Number(this.buf.toString('latin1', 0, n).trim())
+      return Number.isFinite(v) ? v : null
+    } catch {
+      return null
+    }
+  }
+
+  close(): void {
+    for (const fd of this.fds) if (fd !== null) closeSync(fd)
+    this.fds.fill(null)
+  }
 }

@@ -4,7 +4,7 @@ import type { MeterInfo, MeterPreflight, PowerMeter } from '../../../core/ports.
 import type { PowerSample } from '../../../core/records.js'
 import type { MeterContext } from '../index.js'
 import { PollLoop } from '../remote/poll-loop.js'
-import { discoverZones, type RaplZone, readEnergyUj, selectZones } from './powercap.js'
+import { discoverZones, type RaplZone, readEnergyUj, selectZones, ZoneReader } from './powercap.js'
 
 /** Intel's energy status unit is 2^-14 J (61 µJ); AMD's 15.3 µJ. The larger is the honest step. */
 const RAPL_STEP_J = 61e-6
@@ -20,6 +20,7 @@ const RAPL_STEP_J = 61e-6
 export class RaplPowerMeter implements PowerMeter {
   private zones: RaplZone[] = []
   private loop: PollLoop | null = null
+  private reader: ZoneReader | null = null
   private infoValue: MeterInfo
 
   constructor(
@@ -93,16 +94,13 @@ export class RaplPowerMeter implements PowerMeter {
   async start(onSample: (sample: PowerSample) => void): Promise<void> {
     if (this.zones.length === 0) await this.preflight()
     const clock = this.ctx.clock
+    const reader = (this.reader = new ZoneReader(this.zones))
     this.loop = new PollLoop(clock, this.infoValue.periodMs, async () => {
-      for (const z of this.zones) {
-        let uj: number
-        try {
-          uj = readEnergyUj(z)
-        } catch {
-          continue // a failed read is a gap, not a crash
-        }
+      this.zones.forEach((z, i) => {
+        const uj = reader.read(i)
+        if (uj === null) return // a failed read is a gap, not a crash
         onSample({ meterId: this.ctx.id, channel: z.channel, atNs: clock.nowNs(), sourceTimeMs: null, powerW: null, energyJ: uj / 1e6 })
-      }
+      })
     })
     this.loop.start()
   }
@@ -110,5 +108,7 @@ export class RaplPowerMeter implements PowerMeter {
   async stop(): Promise<void> {
     await this.loop?.stop()
     this.loop = null
+    this.reader?.close()
+    this.reader = null
   }
 }
