@@ -57,6 +57,8 @@ export interface WorkerResult {
   readonly tokensInWindow: number
   readonly tokensPerS: number
   readonly cpuS: number
+  /** Of which in the kernel (system time): syscalls, loopback TCP, epoll. */
+  readonly cpuSysS: number
   /** Client CPU (user + system) per ingested token in the window, microseconds. */
   readonly cpuUsPerToken: number
   /** Share of one core the client used in the window. */
@@ -314,6 +316,7 @@ async function main(): Promise<void> {
     tokensInWindow,
     tokensPerS: tokensInWindow / windowS,
     cpuS,
+    cpuSysS: cpuInWindow.system / 1e6,
     cpuUsPerToken: tokensInWindow > 0 ? (cpuS * 1e6) / tokensInWindow : 0,
     cpuShare: cpuS / windowS,
     serverCpuShare: serverCpuInWindow === null ? null : serverCpuInWindow / windowS,
