@@ -181,31 +181,47 @@ export class NodeLlamaBackend implements GenerationBackend {
         finishReason = 'abort'
       } else if (req.maxTokens > 0) {
         const { temperature, topP, topK, minP, seed } = req.sampling
+        // Driven by hand rather than `for await` so the decode of token n+1 (native, off the JS
+        // thread) is already running while token n is detokenized and written to the client: the
+        // server's per-token JS work overlaps the engine's compute instead of adding to it.
         const tokens = seq.evaluate(input, { temperature, topP, topK, minP, seed, yieldEogToken: true })
-        for await (const token of tokens) {
-          const now = performance.now()
-          if (completion === 0) firstTokenAt = now
-          lastTokenAt = now
-          if (req.signal.aborted) {
-            finishReason = 'abort'
-            break
+        try {
+          let step = await tokens.next()
+          while (step.done !== true) {
+            const token = step.value
+            const now = performance.now()
+            if (completion === 0) firstTokenAt = now
+            lastTokenAt = now
+            if (req.signal.aborted) {
+              finishReason = 'abort'
+              break
+            }
+            if (!req.ignoreEos && this.model.isEogToken(token)) {
+              finishReason = 'stop'
+              break
+            }
+            completion += 1
+            const last = completion >= req.maxTokens
+            const next = last ? null : tokens.next()
+            pending.push(token)
+            let piece = this.model.detokenize(pending)
+            // Hold tokens back while they end inside a multi-byte UTF-8 character (at most 4 bytes).
+            if (piece.endsWith('\uFFFD') && pending.length < 4) piece = ''
+            else pending.length = 0
+            let more: boolean | void
+            try {
+              more = req.onToken(piece)
+            } catch (e) {
+              await next?.catch(() => undefined)
+              throw e
+            }
+            if (more === false) finishReason = 'stop'
+            if (next === null) break
+            step = await next
+            if (more === false) break
           }
-          completion += 1
-          if (!req.ignoreEos && this.model.isEogToken(token)) {
-            finishReason = 'stop'
-            break
-          }
-          pending.push(token)
-          let piece = this.model.detokenize(pending)
-          // Hold tokens back while they end inside a multi-byte UTF-8 character (at most 4 bytes).
-          if (piece.endsWith('\uFFFD') && pending.length < 4) piece = ''
-          else pending.length = 0
-          const more = req.onToken(piece)
-          if (more === false) {
-            finishReason = 'stop'
-            break
-          }
-          if (completion >= req.maxTokens) break
+        } finally {
+          await tokens.return()
         }
       }
     } catch (e) {
