@@ -89,7 +89,7 @@ async function main(): Promise<void> {
       if ('path' in stub) {
         process.env.STUB_NVML_GPUS = '8'
         process.env.STUB_NVML_TRACE = '0:300,5:650'
-        rows.push(await measure('nvml', '10 Hz × 8 GPUs', createMeter(spec({ kind: 'nvml', periodMs: 100 }), { env: { TOKENWATT_NVML_LIBRARY: stub.path }, clock }), baselineMs, 'stub libnvidia-ml; 2 async FFI calls per GPU per tick'))
+        rows.push(await measure('nvml', '10 Hz × 8 GPUs', createMeter(spec({ kind: 'nvml', periodMs: 100 }), { env: { TOKENWATT_NVML_LIBRARY: stub.path }, clock }), baselineMs, 'stub libnvidia-ml; one async field-values call per GPU per tick, all in flight together'))
       } else rows.push({ meter: 'nvml', rate: '-', samples: 0, rawMs: 0, cpuMs: 0, pctOfCore: 0, note: `skipped: ${stub.skip}` })
     }
     if (want('nvidia-smi')) rows.push(await measure('nvidia-smi', '10 Hz × 8 GPUs', createMeter(spec({ kind: 'nvidia-smi', periodMs: 100 }), { env, clock }), baselineMs, 'one -lms 100 child; parsing only (the tool’s own CPU is outside)'))

@@ -209,9 +209,11 @@ export class NvmlPowerMeter implements PowerMeter {
     this.loop = new PollLoop(clock, this.info.periodMs, async () => {
       const src = this.power
       const energyField = this.spec.scope === 'module' ? { id: NVML_FI.ENERGY, scope: 1 } : { id: NVML_FI.TOTAL_ENERGY_CONSUMPTION, scope: 0 }
-      for (const g of this.gpus) {
-        if (g.lost) continue
-        if (g.combined && src.kind === 'field') {
+      // GPUs read in one call each, all in flight at once: the event loop wakes about once per tick
+      const combined = src.kind === 'field' ? this.gpus.filter((g) => g.combined && !g.lost) : []
+      await Promise.all(
+        combined.map(async (g) => {
+          if (src.kind !== 'field') return
           const t0 = clock.nowNs()
           const r = await lib.fieldValuesAsync(g.device, [energyField, { id: src.id, scope: src.scope }])
           const t1 = clock.nowNs()
@@ -219,11 +221,13 @@ export class NvmlPowerMeter implements PowerMeter {
           if (r.ret === NVML.GPU_IS_LOST || e?.ret === NVML.GPU_IS_LOST || p?.ret === NVML.GPU_IS_LOST) g.lost = true
           const energyJ = r.ret === NVML.SUCCESS && e?.ret === NVML.SUCCESS && e.value !== null ? e.value / 1000 : null
           const powerW = r.ret === NVML.SUCCESS && p?.ret === NVML.SUCCESS && p.value !== null ? p.value / 1000 : null
-          if (energyJ === null && powerW === null) continue
+          if (energyJ === null && powerW === null) return
           const stampUs = e?.timestampUs ?? p?.timestampUs ?? 0
           onSample({ meterId: id, channel: g.uuid, atNs: (t0 + t1) / 2, sourceTimeMs: stampUs > 0 ? stampUs / 1000 : null, powerW, energyJ })
-          continue
-        }
+        }),
+      )
+      for (const g of this.gpus) {
+        if (g.lost || combined.includes(g)) continue
         let energyJ: number | null = null
         const t0 = clock.nowNs()
         if (g.hasEnergy) {
