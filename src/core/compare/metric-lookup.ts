@@ -50,7 +50,7 @@ const ALIASES: Readonly<Record<string, string>> = {
 }
 
 function catalogue(): Map<string, MetricDef> {
-  return new Map((BUILTIN_METRICS as readonly MetricDef[]).map((d) => [d.id, d]))
+  return new Map((BUILTIN_METRICS).map((d) => [d.id, d]))
 }
 
 /** Every id a claim or comparison can name (distributions also take a _p50/_p99/… suffix). */
