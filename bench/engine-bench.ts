@@ -7,7 +7,8 @@
 //   decode   ms/token on one sequence, raw node-llama-cpp (the engine's own rate)
 //   start    startLocalEngine() → /health OK (child process spawn + load), for the node engine
 //   served   decode tok/s that tokenwatt's own client (OpenAIStreamClient) measures at 1 stream through
-//            the HTTP server, and the overhead vs raw: 1 − served/raw (target < 10 %)
+//            the HTTP server, and the overhead vs raw: 1 − served/raw (target < 10 %); `engine-side` is the
+//            rate the server itself saw (its /metrics), separating server work from client/transport
 //   llama-server (with --llama-server, when built): start time and client-measured decode at 1 and 4 streams
 // Raw and served runs alternate per repetition so background load hits both alike; figures are medians.
 // `busy` is the share of the 2 vCPUs used by other processes during the size's runs (noise indicator).
@@ -63,8 +64,19 @@ function clientDecode(r: RequestRecord): { tokPerS: number; ttftMs: number } {
   return { tokPerS: ((tokens - 1) * 1e9) / (last - first), ttftMs: (first - r.sentAtNs) / 1e6 }
 }
 
+async function engineCounters(rootUrl: string): Promise<{ tokens: number; seconds: number }> {
+  const text = await (await fetch(`${rootUrl}/metrics`)).text()
+  const get = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+  return { tokens: get('llamacpp:tokens_predicted_total'), seconds: get('llamacpp:tokens_predicted_seconds_total') }
+}
+
 async function streamOnce(client: OpenAIStreamClient, seq: number, maxTokens: number): Promise<RequestRecord> {
-  const r = await client.send({ seq, phase: 'measure', userId: 0, scheduledAtNs: null, text: PROMPT, messages: null, maxTokens, targetInputTokens: null })
+  let r = await client.send({ seq, phase: 'measure', userId: 0, scheduledAtNs: null, text: PROMPT, messages: null, maxTokens, targetInputTokens: null })
+  // Upstream llama-server closes the socket after each streamed response without `Connection: close`;
+  // a request sent on that socket dies before any response byte and was never processed: resend it.
+  for (let retry = 0; retry < 3 && r.error?.kind === 'stream_cut' && r.headersAtNs === null; retry++) {
+    r = await client.send({ seq, phase: 'measure', userId: 0, scheduledAtNs: null, text: PROMPT, messages: null, maxTokens, targetInputTokens: null })
+  }
   if (r.error) throw new Error(`request failed: ${r.error.kind} ${r.error.message}`)
   if (r.outputTokens !== maxTokens) throw new Error(`expected ${maxTokens} tokens, got ${r.outputTokens}`)
   return r
@@ -83,6 +95,7 @@ interface Row {
   startS: number
   servedTokPerS: number
   servedTtftMs: number
+  engineSideTokPerS: number
   overheadPct: number
   busyOtherCores: number
   llamaServer?: { startS: number; tokPerS1: number; aggTokPerS4: number }
@@ -114,6 +127,7 @@ async function benchOne(size: ModelSize, quant: ModelQuant, llamaServer: boolean
     const ttft: number[] = []
     const cpu0 = await cpuTimes()
     const self0 = await selfCpuTicks()
+    const metrics0 = await engineCounters(engine.rootUrl)
     for (let rep = 0; rep < reps; rep++) {
       await seq.clearHistory()
       const t0 = performance.now()
@@ -133,6 +147,9 @@ async function benchOne(size: ModelSize, quant: ModelQuant, llamaServer: boolean
     }
     const cpu1 = await cpuTimes()
     const self1 = await selfCpuTicks()
+    const metrics1 = await engineCounters(engine.rootUrl)
+    // The engine's own view (first to last token inside the server process), from its /metrics.
+    const engineTokPerS = (metrics1.tokens - metrics0.tokens - reps) / (metrics1.seconds - metrics0.seconds)
     await client.close()
     await engine.stop()
 
@@ -176,6 +193,7 @@ async function benchOne(size: ModelSize, quant: ModelQuant, llamaServer: boolean
       startS,
       servedTokPerS: median(served),
       servedTtftMs: median(ttft),
+      engineSideTokPerS: engineTokPerS,
       overheadPct: (1 - median(served) / raw) * 100,
       busyOtherCores: otherBusy * 2,
       ...(ls ? { llamaServer: ls } : {}),
@@ -194,7 +212,7 @@ for (const size of sizes) for (const quant of quants) {
     process.stdout.write(
       `${`${size} ${quant}`.padEnd(12)} ${f(row.paramsM)}M params, ${f(row.fileMB)} MB: gen ${f(row.genS, 2)} s | load ${f(row.loadMs, 0)} ms | ` +
         `prefill ${f(row.prefillTokPerS, 0)} tok/s | decode ${f(row.decodeMsPerTok, 2)} ms/tok (${f(row.rawTokPerS, 0)} tok/s raw) | ` +
-        `start ${f(row.startS, 2)} s | served 1 stream ${f(row.servedTokPerS, 0)} tok/s (TTFT ${f(row.servedTtftMs, 0)} ms), overhead ${f(row.overheadPct)} % | busy other ${f(row.busyOtherCores, 2)} cores` +
+        `start ${f(row.startS, 2)} s | served 1 stream ${f(row.servedTokPerS, 0)} tok/s (TTFT ${f(row.servedTtftMs, 0)} ms; engine-side ${f(row.engineSideTokPerS, 0)} tok/s), overhead ${f(row.overheadPct)} % | busy other ${f(row.busyOtherCores, 2)} cores` +
         (row.llamaServer ? ` | llama-server: start ${f(row.llamaServer.startS, 2)} s, 1 stream ${f(row.llamaServer.tokPerS1, 0)} tok/s, 4 streams ${f(row.llamaServer.aggTokPerS4, 0)} tok/s` : '') +
         '\n',
     )
