@@ -73,6 +73,8 @@ export interface GenerationBackend {
 
 export class NodeLlamaBackend implements GenerationBackend {
   readonly metrics = new EngineMetrics()
+  /** Text of tokens that decode on their own (no partial UTF-8), so the hot path skips a native call. */
+  private readonly pieces = new Map<number, string>()
   private readonly pool: SequencePool<LlamaContextSequence>
 
   private constructor(
@@ -203,11 +205,17 @@ export class NodeLlamaBackend implements GenerationBackend {
             completion += 1
             const last = completion >= req.maxTokens
             const next = last ? null : tokens.next()
-            pending.push(token)
-            let piece = this.model.detokenize(pending)
-            // Hold tokens back while they end inside a multi-byte UTF-8 character (at most 4 bytes).
-            if (piece.endsWith('\uFFFD') && pending.length < 4) piece = ''
-            else pending.length = 0
+            let piece = pending.length === 0 ? this.pieces.get(token) : undefined
+            if (piece === undefined) {
+              pending.push(token)
+              piece = this.model.detokenize(pending)
+              // Hold tokens back while they end inside a multi-byte UTF-8 character (at most 4 bytes).
+              if (piece.endsWith('\uFFFD') && pending.length < 4) piece = ''
+              else {
+                if (pending.length === 1) this.pieces.set(token, piece)
+                pending.length = 0
+              }
+            }
             let more: boolean | void
             try {
               more = req.onToken(piece)
