@@ -11,7 +11,8 @@
 //            rate the server itself saw (its /metrics), separating server work from client/transport
 //   llama-server (with --llama-server, when built): start time and client-measured decode at 1 and 4 streams
 // Raw and served runs alternate per repetition so background load hits both alike; figures are medians.
-// `busy` is the share of the 2 vCPUs used by other processes during the size's runs (noise indicator).
+// `busy other` is the CPU (in cores) used by processes other than this bench and its engine during the
+// raw/served runs: a noise indicator for a shared machine.
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -54,6 +55,13 @@ async function cpuTimes(): Promise<{ busy: number; total: number }> {
 async function selfCpuTicks(): Promise<number> {
   const u = process.cpuUsage()
   return ((u.user + u.system) / 1e6) * 100 // USER_HZ = 100
+}
+/** utime + stime of another process, in USER_HZ ticks (0 when it is gone). */
+async function pidCpuTicks(pid: number | null): Promise<number> {
+  if (pid === null) return 0
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(f[11] ?? 0) + Number(f[12] ?? 0)
 }
 
 /** Decode rate the client saw: tokens after the first over the time from first to last chunk. */
@@ -126,7 +134,7 @@ async function benchOne(size: ModelSize, quant: ModelQuant, llamaServer: boolean
     const served: number[] = []
     const ttft: number[] = []
     const cpu0 = await cpuTimes()
-    const self0 = await selfCpuTicks()
+    const self0 = (await selfCpuTicks()) + (await pidCpuTicks(engine.pid))
     const metrics0 = await engineCounters(engine.rootUrl)
     for (let rep = 0; rep < reps; rep++) {
       await seq.clearHistory()
@@ -146,7 +154,7 @@ async function benchOne(size: ModelSize, quant: ModelQuant, llamaServer: boolean
       ttft.push(r.ttftMs)
     }
     const cpu1 = await cpuTimes()
-    const self1 = await selfCpuTicks()
+    const self1 = (await selfCpuTicks()) + (await pidCpuTicks(engine.pid))
     const metrics1 = await engineCounters(engine.rootUrl)
     // The engine's own view (first to last token inside the server process), from its /metrics.
     const engineTokPerS = (metrics1.tokens - metrics0.tokens - reps) / (metrics1.seconds - metrics0.seconds)
