@@ -56,6 +56,8 @@ export interface ConnectionStats {
   /** When each connection was established (ns from the clock's epoch), same order as connectMs. */
   readonly connectedAtNs?: readonly number[]
   readonly connectErrors: number
+  /** Requests resent once because the server had closed the keep-alive connection before reading them. */
+  readonly staleRetries?: number
 }
 
 /** Talks to an OpenAI-compatible endpoint. `send` never rejects: failures come back in the record. */

@@ -191,6 +191,8 @@ export interface RunSummary {
     readonly connectionsOpened: number
     readonly connectionsOpenedInWindow: number
     readonly connectMs: Stats
+    /** Requests resent once because the server had silently closed their keep-alive connection. */
+    readonly staleConnectionRetries?: number
     readonly cpuUtilization: number | null
     readonly eventLoopDelayP99Ms: number | null
     readonly limitedByClient: boolean

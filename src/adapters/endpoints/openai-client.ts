@@ -103,6 +103,7 @@ export class OpenAIStreamClient implements InferenceClient {
   private tokenizeShape: TokenizeShape | null | undefined = undefined
   private opened = 0
   private connectErrors = 0
+  private staleRetries = 0
   private readonly connectMs: number[] = []
 
   constructor(options: OpenAIStreamClientOptions) {
@@ -173,7 +174,7 @@ export class OpenAIStreamClient implements InferenceClient {
   }
 
   connectionStats(): ConnectionStats {
-    return { opened: this.opened, connectMs: [...this.connectMs], connectErrors: this.connectErrors }
+    return { opened: this.opened, connectMs: [...this.connectMs], connectErrors: this.connectErrors, staleRetries: this.staleRetries }
   }
 
   /**
@@ -214,6 +215,7 @@ export class OpenAIStreamClient implements InferenceClient {
     targetOutputTokens: number | null,
     signal: AbortSignal | undefined,
     info: ExchangeInfo | null,
+    retryable = true,
   ): Promise<RequestRecord> {
     const ex = new StreamExchange(this.clock, this.requireUsage, signal)
     if (signal?.aborted === true) {
@@ -231,6 +233,13 @@ export class OpenAIStreamClient implements InferenceClient {
       }
     }
     await ex.done
+    // A server may close a keep-alive connection after a response without saying so (upstream
+    // llama-server does after every stream). A request written to such a socket fails before any
+    // response byte: the server never saw it. Resend it once, as browsers do; count it.
+    if (retryable && ex.headersAtNs === null && ex.error?.kind === 'stream_cut' && signal?.aborted !== true) {
+      this.staleRetries++
+      return this.exchange(body, meta, targetInputTokens, targetOutputTokens, signal, info, false)
+    }
     // undici hands a keep-alive socket back to the pool one loop turn after a response ends
     // (pipelining 1). Resolving after that turn lets a closed-loop user's next request reuse its
     // connection instead of opening a new one inside the measured window. No timestamp moves.

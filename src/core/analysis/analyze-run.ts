@@ -194,6 +194,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
       connectionsOpened: conn.opened,
       connectionsOpenedInWindow: openedInWindow,
       connectMs: describe(conn.connectMs),
+      staleConnectionRetries: conn.staleRetries ?? 0,
       cpuUtilization: mon?.cpuUtilization ?? null,
       eventLoopDelayP99Ms: mon?.eventLoopDelayP99Ms ?? null,
       limitedByClient,
