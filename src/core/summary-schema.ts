@@ -62,6 +62,7 @@ export const RunSummarySchema = z
       connectionsOpened: num,
       connectionsOpenedInWindow: num,
       connectMs: StatsSchema,
+      staleConnectionRetries: num.optional().describe('requests resent once because the server had silently closed their keep-alive connection'),
       cpuUtilization: nnum,
       eventLoopDelayP99Ms: nnum,
       limitedByClient: z.boolean(),
