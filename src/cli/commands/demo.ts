@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
@@ -10,7 +11,7 @@ import type { RunSummary } from '../../core/summary.js'
 import { LOCAL_ENGINE_DEFAULTS, MODEL_QUANTS, MODEL_SIZE_NAMES, defaultCacheDir, isModelQuant, isModelSize, startLocalEngine, type LocalEngine } from '../../engines/local/index.js'
 import { runBenchFromConfig } from '../bench/bench-runner.js'
 import type { CliContext } from '../main.js'
-import { collect, durationS, positiveInt } from '../parse-args.js'
+import { collect, durationS, positiveInt, positiveNumber } from '../parse-args.js'
 
 interface DemoFlags {
   size: string
@@ -25,12 +26,14 @@ interface DemoFlags {
   store?: string
   cacheDir?: string
   json?: boolean
+  usdPerKwh: number
 }
 
 interface DemoStep {
   readonly users: number
   readonly runId: string
   readonly summaryPath: string
+  readonly reportPath: string
   readonly status: RunSummary['status']
   readonly requestsOk: number
   readonly requestsFailed: number
@@ -42,6 +45,10 @@ interface DemoStep {
   readonly joulesPerOutputToken: number | null
   readonly outputTokensPerJoule: number | null
   readonly energyBoundary: string | null
+  /** True when every power figure behind the energy came from a model (the CPU-time estimate), none from a meter. */
+  readonly energyEstimated: boolean
+  /** What the cost covers: electricity only, rent, or own. */
+  readonly costMode: string | null
   readonly usdPerMillionOutputTokens: number | null
 }
 
@@ -53,11 +60,12 @@ function userList(value: string): number[] {
 
 const fmt = (v: number | null, digits: number): string => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits))
 
-function stepOf(users: number, summary: RunSummary, summaryPath: string): DemoStep {
+function stepOf(users: number, summary: RunSummary, summaryPath: string, reportPath: string): DemoStep {
   return {
     users,
     runId: summary.id,
     summaryPath,
+    reportPath,
     status: summary.status,
     requestsOk: summary.requests.succeeded,
     requestsFailed: summary.requests.failed,
@@ -69,13 +77,15 @@ function stepOf(users: number, summary: RunSummary, summaryPath: string): DemoSt
     joulesPerOutputToken: summary.efficiency?.joulesPerOutputToken ?? null,
     outputTokensPerJoule: summary.efficiency?.outputTokensPerJoule ?? null,
     energyBoundary: summary.efficiency?.boundary ?? null,
+    energyEstimated: summary.power !== null && summary.power.meters.every((m) => !m.measured),
+    costMode: typeof summary.cost?.mode === 'string' ? summary.cost.mode : null,
     usdPerMillionOutputTokens: summary.cost?.usdPerMillionOutputTokens ?? null,
   }
 }
 
 function stepLine(s: DemoStep): string {
-  const energy = s.joulesPerOutputToken !== null ? `, ${fmt(s.joulesPerOutputToken * 1000, 2)} mJ/token @ ${s.energyBoundary}` : ''
-  const cost = s.usdPerMillionOutputTokens !== null ? `, $${fmt(s.usdPerMillionOutputTokens, 4)}/M tokens` : ''
+  const energy = s.joulesPerOutputToken !== null ? `, ${fmt(s.joulesPerOutputToken * 1000, 2)} mJ/output token @ ${s.energyBoundary}${s.energyEstimated ? ' (estimated)' : ''}` : ''
+  const cost = s.usdPerMillionOutputTokens !== null ? `, $${fmt(s.usdPerMillionOutputTokens, 4)}/M output tokens${s.costMode === 'energy-only' ? ' (electricity only)' : ''}` : ''
   return (
     `${String(s.users).padStart(3)} user${s.users === 1 ? ' ' : 's'}: ${fmt(s.outputTokensPerS, 1).padStart(7)} output tok/s | TTFT p50 ${fmt(s.ttftP50Ms, 0)} ms | ` +
     `TPOT p50 ${fmt(s.tpotP50Ms, 2)} ms (${fmt(s.interactivityP50TokPerS, 0)} tok/s/user) | E2E p50 ${fmt(s.e2eP50Ms, 0)} ms | ${s.requestsOk} ok, ${s.requestsFailed} failed${energy}${cost}`
@@ -98,12 +108,30 @@ async function demoMeters(flags: string[] | undefined, engine: LocalEngine, ctx:
     return { meters: [{ kind: 'rapl' }], note: 'power: RAPL (CPU package + DRAM counters) at the node boundary' }
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e)
+    if (engine.pid === null) return { meters: [], note: `power: no meter readable here (${why}); energy and cost figures are n/a` }
+    // Nothing to measure with: model the engine's power from its CPU time, and say so loudly.
+    const cores = availableParallelism()
+    const idleW = ESTIMATE_IDLE_W_PER_CPU * cores
+    const maxW = ESTIMATE_MAX_W_PER_CPU * cores
     return {
-      meters: [],
-      note: `power: no meter readable here (${why}); energy and cost figures are n/a. Add a meter, e.g. --meter estimate:IDLE_W-MAX_W (a labelled model of the engine process) or --meter file:power.csv`,
+      meters: [{ kind: 'estimate', idleW, maxW, pid: engine.pid, boundary: 'node' }],
+      note:
+        `power: ESTIMATED, not measured — no meter is readable here (${why}). Energy is modelled from the engine's CPU time × ` +
+        `a declared profile of ${idleW}–${maxW} W for ${cores} CPUs (${ESTIMATE_IDLE_W_PER_CPU}–${ESTIMATE_MAX_W_PER_CPU} W per hardware thread, ` +
+        'a server CPU\'s idle and TDP share per thread); figures are labelled modelled. Measure with --meter rapl (as root) or --meter file:wall-meter.csv',
     }
   }
 }
+
+/**
+ * The declared utilisation profile of the demo's fallback estimate, per hardware thread: a current
+ * server CPU idles near 1.5 W and reaches its TDP share near 4.5 W per thread (e.g. a 64-core, 128-thread
+ * 360 W part: 2.8 W of TDP per thread plus memory and uncore). Illustrative, always labelled an estimate.
+ */
+const ESTIMATE_IDLE_W_PER_CPU = 1.5
+const ESTIMATE_MAX_W_PER_CPU = 4.5
+/** Electricity price the demo prices energy at unless told otherwise (US commercial average, EIA, 2025). */
+const DEMO_USD_PER_KWH = 0.13
 
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
@@ -116,7 +144,8 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .addOption(new Option('--step-duration <d>', 'length of each step').default(20, '20s').argParser(durationS))
     .addOption(new Option('--input <tokens>', 'prompt tokens per request').default(128).argParser(positiveInt))
     .addOption(new Option('--output <tokens>', 'output tokens per request').default(64).argParser(positiveInt))
-    .addOption(new Option('--meter <spec>', 'power meter (repeatable), as for bench: rapl, estimate:IDLE-MAX, file:power.csv, ...').argParser(collect))
+    .addOption(new Option('--meter <spec>', 'power meter (repeatable), as for bench: rapl, estimate:IDLE-MAX, file:power.csv, ... (default: RAPL when readable, else a labelled CPU-time estimate of the engine)').argParser(collect))
+    .addOption(new Option('--usd-per-kwh <usd>', 'electricity price the energy is costed at (US commercial average, EIA 2025)').default(DEMO_USD_PER_KWH).argParser(positiveNumber))
     .option('--out <dir>', 'directory for run results', 'tokenwatt-runs')
     .option('--store <file>', 'SQLite results store (default: the user data directory)')
     .option('--cache-dir <dir>', 'model and engine cache (default $XDG_CACHE_HOME/tokenwatt or ~/.cache/tokenwatt)')
@@ -161,12 +190,13 @@ export function registerDemo(program: Command, ctx: CliContext): void {
             warmupRequests: users,
             meters,
             boundary: meters.length > 0 ? 'node' : 'device',
+            cost: { usdPerKwh: flags.usdPerKwh },
             out: flags.out,
             ...(flags.store !== undefined ? { store: flags.store } : {}),
             labels: { demo: 'true', users: String(users), engine: engine.engine, 'engine.model': engine.model },
           })
           const result = await runBenchFromConfig(config, ctx.host, { progress: !flags.json })
-          const step = stepOf(users, result.summary, result.summaryPath)
+          const step = stepOf(users, result.summary, result.summaryPath, result.reportPath)
           steps.push(step)
           say(stepLine(step))
           if (result.summary.status !== 'complete') break
@@ -194,7 +224,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         if (engine.engine === 'node' && steps.length > 1) {
           say('note: the node engine batches sequences, but on a few CPU cores its throughput stays about flat while per-user latency grows; `tokenwatt engine build` then `--engine llama-server` shows continuous-batching gains')
         }
-        say(`demo finished in ${totalS.toFixed(0)} s; per-step summaries: ${steps.map((s) => s.summaryPath).join(', ') || 'none'}; demo summary: ${join(dir, 'demo.json')}`)
+        say(`demo finished in ${totalS.toFixed(0)} s; demo summary: ${join(dir, 'demo.json')}`)
+        for (const s of steps) say(`  ${s.users} user${s.users === 1 ? ' ' : 's'}: report ${s.reportPath}`)
+        if (steps.length > 0) say('open a report in a browser, or compare the steps: tokenwatt compare ' + steps.map((s) => s.runId).join(' '))
       }
       if (ctx.host.signal.aborted) ctx.exitCode = ExitCode.Interrupted
       else if (steps.some((s) => s.requestsOk === 0)) ctx.exitCode = ExitCode.Failure
