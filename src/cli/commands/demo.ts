@@ -10,10 +10,12 @@ import { ConfigError, ExitCode } from '../../core/errors.js'
 import type { RunSummary } from '../../core/summary.js'
 import { LOCAL_ENGINE_DEFAULTS, MODEL_QUANTS, MODEL_SIZE_NAMES, defaultCacheDir, isModelQuant, isModelSize, startLocalEngine, type LocalEngine } from '../../engines/local/index.js'
 import { runBenchFromConfig } from '../bench/bench-runner.js'
+import { resolveConfig } from '../config/load-config.js'
+import { addCostOptions, costOptionsToConfig, type CostOptions } from '../cost-options.js'
 import type { CliContext } from '../main.js'
-import { collect, durationS, positiveInt, positiveNumber } from '../parse-args.js'
+import { collect, durationS, positiveInt } from '../parse-args.js'
 
-interface DemoFlags {
+interface DemoFlags extends CostOptions {
   size: string
   quant: string
   engine: 'node' | 'llama-server'
@@ -26,7 +28,6 @@ interface DemoFlags {
   store?: string
   cacheDir?: string
   json?: boolean
-  usdPerKwh: number
 }
 
 interface DemoStep {
@@ -123,6 +124,11 @@ async function demoMeters(flags: string[] | undefined, engine: LocalEngine, ctx:
   }
 }
 
+function withoutPue(flags: CostOptions): CostOptions {
+  const { pue: _pue, ...rest } = flags
+  return rest
+}
+
 /**
  * The declared utilisation profile of the demo's fallback estimate, per hardware thread: a current
  * server CPU idles near 1.5 W and reaches its TDP share near 4.5 W per thread (e.g. a 64-core, 128-thread
@@ -130,11 +136,11 @@ async function demoMeters(flags: string[] | undefined, engine: LocalEngine, ctx:
  */
 const ESTIMATE_IDLE_W_PER_CPU = 1.5
 const ESTIMATE_MAX_W_PER_CPU = 4.5
-/** Electricity price the demo prices energy at unless told otherwise (US commercial average, EIA, 2025). */
+/** Electricity price the demo prices energy at unless --usd-per-kwh says otherwise (US commercial average, EIA, 2025). */
 const DEMO_USD_PER_KWH = 0.13
 
 export function registerDemo(program: Command, ctx: CliContext): void {
-  program
+  const demo = program
     .command('demo')
     .description('Start a llama.cpp engine on this machine (generated model, no GPU, no download), run a short 1/2/4-user sweep and report what can be measured')
     .addOption(new Option('--size <size>', 'model size').default('small').choices(MODEL_SIZE_NAMES))
@@ -145,12 +151,11 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .addOption(new Option('--input <tokens>', 'prompt tokens per request').default(128).argParser(positiveInt))
     .addOption(new Option('--output <tokens>', 'output tokens per request').default(64).argParser(positiveInt))
     .addOption(new Option('--meter <spec>', 'power meter (repeatable), as for bench: rapl, estimate:IDLE-MAX, file:power.csv, ... (default: RAPL when readable, else a labelled CPU-time estimate of the engine)').argParser(collect))
-    .addOption(new Option('--usd-per-kwh <usd>', 'electricity price the energy is costed at (US commercial average, EIA 2025)').default(DEMO_USD_PER_KWH).argParser(positiveNumber))
     .option('--out <dir>', 'directory for run results', 'tokenwatt-runs')
     .option('--store <file>', 'SQLite results store (default: the user data directory)')
     .option('--cache-dir <dir>', 'model and engine cache (default $XDG_CACHE_HOME/tokenwatt or ~/.cache/tokenwatt)')
     .option('--json', 'print the demo summary as JSON on stdout')
-    .action(async (flags: DemoFlags) => {
+  addCostOptions(demo).action(async (flags: DemoFlags) => {
       const { stdout, stderr } = ctx.host
       if (!isModelSize(flags.size) || !isModelQuant(flags.quant)) throw new ConfigError('invalid --size or --quant')
       const say = (line: string): void => {
@@ -182,7 +187,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         if (note) say(note)
         for (const users of flags.users) {
           if (ctx.host.signal.aborted) break
-          const config = BenchConfigSchema.parse({
+          const config = resolveConfig(BenchConfigSchema, null, {
             target: { endpoint: engine.baseUrl, model: engine.model, api: 'chat' },
             workload: { input: { type: 'fixed', value: flags.input }, output: { type: 'fixed', value: flags.output } },
             load: { type: 'closed-loop', concurrency: users },
@@ -190,11 +195,13 @@ export function registerDemo(program: Command, ctx: CliContext): void {
             warmupRequests: users,
             meters,
             boundary: meters.length > 0 ? 'node' : 'device',
-            cost: { usdPerKwh: flags.usdPerKwh },
+            // One PUE: the energy attribution's facility level, which the cost model then prices.
+            cost: { usdPerKwh: DEMO_USD_PER_KWH, ...(costOptionsToConfig(withoutPue(flags)) as Record<string, unknown> | undefined) },
+            ...(flags.pue !== undefined ? { attribution: { facility: { pue: flags.pue } } } : {}),
             out: flags.out,
             ...(flags.store !== undefined ? { store: flags.store } : {}),
             labels: { demo: 'true', users: String(users), engine: engine.engine, 'engine.model': engine.model },
-          })
+          }, 'see `tokenwatt demo --help`')
           const result = await runBenchFromConfig(config, ctx.host, { progress: !flags.json })
           const step = stepOf(users, result.summary, result.summaryPath, result.reportPath)
           steps.push(step)
