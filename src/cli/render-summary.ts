@@ -10,7 +10,7 @@ export function renderSummary(s: RunSummary, width = 100): string {
   lines.push(`run ${s.id}  ${s.status}  ${s.target.model} @ ${s.target.endpoint} (${s.target.api})`)
   lines.push(
     `window ${s.window.startS.toFixed(2)}–${s.window.endS.toFixed(2)} s (${s.window.durationS.toFixed(2)} s, ${s.window.method}); ` +
-      `requests ${s.requests.succeeded}/${s.requests.total} ok, ${s.requests.failed} failed, ${s.requests.inWindow} ended in window`,
+      `requests ${s.requests.succeeded}/${s.requests.total} ok, ${s.requests.failed} failed${s.requests.aborted ? `, ${s.requests.aborted} cancelled by Ctrl-C` : ''}, ${s.requests.inWindow} ended in window`,
   )
   const t = new Table({ head: ['metric', 'mean', 'p50', 'p90', 'p99', 'max'], style: { head: [], border: [] } })
   const row = (name: string, st: Stats, digits = 1): string[] => [name, ...[st.mean, st.p50, st.p90, st.p99, st.max].map((v) => fmt(v, digits))]

@@ -31,6 +31,7 @@ export const RunSummarySchema = z
       total: num,
       succeeded: num,
       failed: num,
+      aborted: num.optional().describe('cancelled by the run itself (Ctrl-C): neither succeeded nor failed'),
       warmup: num,
       inWindow: num,
       errorsByKind: z.record(z.string(), num),

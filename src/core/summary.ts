@@ -144,6 +144,8 @@ export interface RunSummary {
     readonly total: number
     readonly succeeded: number
     readonly failed: number
+    /** Cancelled by the run itself (Ctrl-C): neither succeeded nor failed. */
+    readonly aborted?: number
     readonly warmup: number
     readonly inWindow: number
     readonly errorsByKind: Readonly<Record<string, number>>

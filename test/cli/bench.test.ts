@@ -120,6 +120,10 @@ test('Ctrl-C stops the run, keeps what was measured, and exits 130', async () =>
     const s = summaryOf(r.stdout)
     assert.equal(s.status, 'interrupted')
     assert.ok(s.requests.succeeded >= 4, String(s.requests.succeeded))
+    // The two requests in flight at Ctrl-C were cancelled by the run: kept, counted apart, not failures.
+    assert.equal(s.requests.failed, 0)
+    assert.equal(s.requests.aborted, 2)
+    assert.equal(s.requests.errorsByKind.aborted, 2)
   } finally {
     await slow.close()
   }

@@ -51,15 +51,18 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const inWin = (t: number): boolean => t >= win.startNs && t <= win.endNs
 
   // Requests that ended inside the window carry the request-level figures.
-  const ended = measured.filter((r) => inWin(r.lastByteAtNs ?? r.sentAtNs))
+  const ended = measured.filter((r) => r.error?.kind !== 'aborted' && inWin(r.lastByteAtNs ?? r.sentAtNs))
   const ok = ended.filter((r) => r.error === null)
   const errorsByKind: Record<string, number> = {}
   for (const k of REQUEST_ERROR_KINDS) errorsByKind[k] = 0
   let failed = 0
+  let aborted = 0
   let missingUsage = 0
   for (const r of measured) {
     if (r.error) {
-      failed++
+      // Requests the run itself cancelled (Ctrl-C) are kept and counted, but are not server failures.
+      if (r.error.kind === 'aborted') aborted++
+      else failed++
       errorsByKind[r.error.kind] = (errorsByKind[r.error.kind] ?? 0) + 1
     } else if (r.tokenSource === 'client-count') {
       missingUsage++
@@ -151,8 +154,9 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
     window: { startS: nsToS(win.startNs), endS: nsToS(win.endNs), durationS, method: win.method },
     requests: {
       total: measured.length,
-      succeeded: measured.length - failed,
+      succeeded: measured.length - failed - aborted,
       failed,
+      aborted,
       warmup,
       inWindow: ended.length,
       errorsByKind,

@@ -147,7 +147,7 @@ function latencyTable(s: RunSummary): ReportTable {
 }
 
 function requestsTable(s: RunSummary): ReportTable {
-  const errors = Object.entries(s.requests.errorsByKind).filter(([, n]) => n > 0)
+  const errors = Object.entries(s.requests.errorsByKind).filter(([k, n]) => n > 0 && k !== 'aborted')
   return {
     id: 'requests',
     title: 'Requests and tokens',
@@ -159,6 +159,7 @@ function requestsTable(s: RunSummary): ReportTable {
       ['succeeded', formatCount(s.requests.succeeded)],
       ['failed', formatCount(s.requests.failed)],
       ...errors.map(([k, n]) => [`  failed: ${k}`, formatCount(n)]),
+      ...(s.requests.aborted ? [['cancelled by Ctrl-C', formatCount(s.requests.aborted)]] : []),
       ['warm-up (excluded)', formatCount(s.requests.warmup)],
       ['ended in steady window', formatCount(s.requests.inWindow)],
       ['dropped arrivals', formatCount(s.requests.droppedArrivals)],

@@ -87,7 +87,7 @@ export const errorRate = defineMetric({
   better: 'lower',
   summaryPath: 'requests.failed',
   doc: {
-    summary: 'Measured requests that failed, of any kind; requests.errorsByKind splits them.',
+    summary: 'Measured requests that failed, of any kind; requests.errorsByKind splits them. Requests the run itself cancelled (Ctrl-C) are counted apart, in requests.aborted.',
     formula: 'count(error != null)',
     notes: ['Kinds: http_status, rate_limited, connect, headers_timeout, idle_timeout, total_timeout, stream_cut, malformed_sse, missing_usage, aborted.'],
   },
