@@ -1,6 +1,6 @@
 import type { BenchConfig } from '../config/bench-schema.js'
 import { computeCost } from '../economics/compute-cost.js'
-import type { MeterInfo } from '../ports.js'
+import { BOUNDARIES, type Boundary, type MeterInfo } from '../ports.js'
 import type { PowerSample } from '../records.js'
 import type { RunSummary } from '../summary.js'
 import { analyzeEnergy } from './energy/analyze-energy.js'
@@ -12,6 +12,12 @@ export interface FinishInput {
   readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null
   /** Our wall-clock ms at run time 0, to report remote meters' clock offsets. */
   readonly epochWallMs: number | null
+}
+
+/** The innermost boundary any meter reads (a measured one before an estimate); the default headline boundary. */
+export function lowestMeteredBoundary(meters: readonly MeterInfo[]): Boundary {
+  const pick = (ms: readonly MeterInfo[]): Boundary | undefined => BOUNDARIES.find((b) => ms.some((m) => m.boundary === b))
+  return pick(meters.filter((m) => !m.estimated)) ?? pick(meters) ?? 'device'
 }
 
 /**
@@ -27,7 +33,7 @@ export function finishSummary(summary: RunSummary, input: FinishInput): RunSumma
       meters: input.meters,
       window: { startNs: summary.window.startS * 1e9, endNs: summary.window.endS * 1e9 },
       idleWindow: input.idleWindowNs,
-      boundary: input.config.boundary,
+      boundary: input.config.boundary ?? lowestMeteredBoundary(input.meters),
       attribution: input.config.attribution,
       outputTokens: summary.tokens.output,
       inputTokens: summary.tokens.input,

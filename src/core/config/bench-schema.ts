@@ -121,8 +121,8 @@ export const BenchConfigSchema = z
     store: z.string().optional(),
     /** Power meters read beside the load (issue 4). */
     meters: z.array(MeterSpecSchema).default([]),
-    /** Boundary the headline efficiency figures are reported at. */
-    boundary: BoundarySchema.default('device'),
+    /** Boundary the headline efficiency figures are reported at. Absent: the lowest boundary a meter reads (device without meters). */
+    boundary: BoundarySchema.optional(),
     /** Seconds of idle power measured before the load starts (0 = none). */
     idleS: z.number().nonnegative().default(0),
     /** How energy is carried from one boundary to the next (host share, PSU, PDU, PUE, provisioned power). */
