@@ -61,7 +61,9 @@ export async function runBenchFromConfig(config: BenchConfig, host: CliHost, opt
   try {
     if (options.progress !== false) host.stderr.write(`embedded ${engine.engine} engine: ${engine.model} at ${engine.baseUrl} (ready in ${(engine.startMs / 1000).toFixed(1)} s)\n`)
     const labels = { ...config.labels, engine: engine.engine, 'engine.model': engine.model }
-    return await runAgainst({ ...config, labels, target: { ...config.target, endpoint: engine.baseUrl, model: config.target.model ?? engine.model } }, host, options)
+    // An estimate meter without a process models the embedded engine, not this client.
+    const meters = config.meters.map((m) => (m.kind === 'estimate' && m.pid === undefined && engine.pid !== null ? { ...m, pid: engine.pid } : m))
+    return await runAgainst({ ...config, labels, meters, target: { ...config.target, endpoint: engine.baseUrl, model: config.target.model ?? engine.model } }, host, options)
   } finally {
     await engine.stop()
   }
