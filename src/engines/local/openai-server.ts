@@ -87,6 +87,8 @@ class Handler {
   constructor(private readonly opts: OpenAiServerOptions) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Names the engine in every result's target.server (llama-server sends no Server header).
+    res.setHeader('Server', 'tokenwatt-local (llama.cpp via node-llama-cpp)')
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     const method = req.method ?? 'GET'
     const route = ROUTES[path]
