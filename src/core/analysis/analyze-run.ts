@@ -5,7 +5,8 @@ import { REQUEST_ERROR_KINDS } from '../records.js'
 import { RUN_SCHEMA, type RunSummary } from '../summary.js'
 import { nsToMs, nsToS } from '../units.js'
 import { describe, EMPTY_STATS, percentileSorted } from './stats.js'
-import { effectiveChunkTokens, interTokenGapsNs, requestTimings } from './request-metrics.js'
+import { effectiveChunkTokens, interTokenGapsNs, latencySamples, requestsEndedIn, requestTimings } from './request-metrics.js'
+import { countGood, hasSloBounds } from './slo.js'
 import { findSteadyWindow } from './steady-window.js'
 
 /** Everything the analysis needs, as plain data: a stored run can be re-analysed from the same inputs. */
@@ -51,7 +52,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const inWin = (t: number): boolean => t >= win.startNs && t <= win.endNs
 
   // Requests that ended inside the window carry the request-level figures.
-  const ended = measured.filter((r) => r.error?.kind !== 'aborted' && inWin(r.lastByteAtNs ?? r.sentAtNs))
+  const ended = requestsEndedIn(measured, win.startNs, win.endNs)
   const ok = ended.filter((r) => r.error === null)
   const errorsByKind: Record<string, number> = {}
   for (const k of REQUEST_ERROR_KINDS) errorsByKind[k] = 0
@@ -79,38 +80,20 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
     if (first !== undefined && inWin(first) && r.inputTokens !== null) inputInWin += r.inputTokens
   }
 
-  const ttft: number[] = []
-  const e2e: number[] = []
-  const tpot: number[] = []
-  const inter: number[] = []
+  const { ttftMs: ttft, e2eMs: e2e, tpotMs: tpot, interactivityTokPerS: inter } = latencySamples(ok)
   const itl: number[] = []
   const inTok: number[] = []
   const outTok: number[] = []
   const sources = new Set<TokenSource>()
-  let good = 0
-  let goodOutput = 0
   const slo = cfg.slo
   for (const r of ok) {
     const t = requestTimings(r)
     sources.add(r.tokenSource)
-    if (t.ttftNs !== null) ttft.push(nsToMs(t.ttftNs))
-    if (t.e2eNs !== null) e2e.push(nsToMs(t.e2eNs))
-    if (t.tpotNs !== null) {
-      tpot.push(nsToMs(t.tpotNs))
-      if (t.tpotNs > 0) inter.push(1e9 / t.tpotNs)
-    }
     interTokenGapsNs(r, itl)
     if (r.inputTokens !== null) inTok.push(r.inputTokens)
     outTok.push(t.outputTokens)
-    const meets =
-      (slo.ttftMs === undefined || (t.ttftNs !== null && nsToMs(t.ttftNs) <= slo.ttftMs)) &&
-      (slo.tpotMs === undefined || t.tpotNs === null || nsToMs(t.tpotNs) <= slo.tpotMs) &&
-      (slo.e2eMs === undefined || (t.e2eNs !== null && nsToMs(t.e2eNs) <= slo.e2eMs))
-    if (meets) {
-      good++
-      goodOutput += t.outputTokens
-    }
   }
+  const { good, goodOutputTokens: goodOutput } = countGood(ok, slo)
   const latency = {
     ttftMs: describe(ttft),
     itlMs: describe(itl.map(nsToMs)),
@@ -118,7 +101,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
     e2eMs: describe(e2e),
     interactivityTokPerS: describe(inter),
   }
-  const hasSlo = slo.ttftMs !== undefined || slo.tpotMs !== undefined || slo.e2eMs !== undefined
+  const hasSlo = hasSloBounds(slo)
   const attainment = hasSlo && ended.length > 0 ? good / ended.length : null
   const passed = hasSlo ? sloPassed(slo, { ttftMs: ttft, tpotMs: tpot, e2eMs: e2e }, attainment) : null
 

@@ -50,3 +50,37 @@ export function interTokenGapsNs(r: RequestRecord, out: number[]): void {
     out.push(k > 0 ? gap / k : gap)
   }
 }
+
+/**
+ * The requests every request-level figure is over: measured ones (not warm-up, not cancelled by the
+ * run) that ended inside the window, failures included.
+ */
+export function requestsEndedIn(records: readonly RequestRecord[], startNs: number, endNs: number): RequestRecord[] {
+  return records.filter((r) => {
+    if (r.phase !== 'measure' || r.error?.kind === 'aborted') return false
+    const end = r.lastByteAtNs ?? r.sentAtNs
+    return end >= startNs && end <= endNs
+  })
+}
+
+/** Per-request latency samples (ms, and tokens/s for interactivity) of successful requests. */
+export interface LatencySamples {
+  readonly ttftMs: number[]
+  readonly tpotMs: number[]
+  readonly e2eMs: number[]
+  readonly interactivityTokPerS: number[]
+}
+
+export function latencySamples(succeeded: readonly RequestRecord[]): LatencySamples {
+  const out: LatencySamples = { ttftMs: [], tpotMs: [], e2eMs: [], interactivityTokPerS: [] }
+  for (const r of succeeded) {
+    const t = requestTimings(r)
+    if (t.ttftNs !== null) out.ttftMs.push(t.ttftNs / 1e6)
+    if (t.e2eNs !== null) out.e2eMs.push(t.e2eNs / 1e6)
+    if (t.tpotNs !== null) {
+      out.tpotMs.push(t.tpotNs / 1e6)
+      if (t.tpotNs > 0) out.interactivityTokPerS.push(1e9 / t.tpotNs)
+    }
+  }
+  return out
+}

@@ -84,7 +84,7 @@ export function commonSlo(runs: readonly RunSummary[], given: SloBounds | null):
     ...(pick('ttftMs') !== undefined ? { ttftMs: pick('ttftMs') } : {}),
     ...(pick('tpotMs') !== undefined ? { tpotMs: pick('tpotMs') } : {}),
     ...(pick('e2eMs') !== undefined ? { e2eMs: pick('e2eMs') } : {}),
-  } as SloBounds
+  }
   return { bounds, source: 'the strictest bound of each kind across the runs (they used different SLOs)' }
 }
 

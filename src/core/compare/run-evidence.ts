@@ -1,15 +1,11 @@
-import { effectiveChunkTokens, requestTimings } from '../analysis/request-metrics.js'
-import { percentileSorted } from '../analysis/stats.js'
+import { effectiveChunkTokens, latencySamples, requestsEndedIn } from '../analysis/request-metrics.js'
+import { countGood, hasSloBounds, type SloBounds } from '../analysis/slo.js'
 import type { RequestRecord } from '../records.js'
 import type { Interval, RunSummary } from '../summary.js'
-import { NS_PER_MS, NS_PER_S } from '../units.js'
+import { NS_PER_S } from '../units.js'
 
 /** Latency bounds a request must all meet to count as good (ms). */
-export interface SloBounds {
-  readonly ttftMs?: number
-  readonly tpotMs?: number
-  readonly e2eMs?: number
-}
+export type { SloBounds } from '../analysis/slo.js'
 
 export interface SloOutcome {
   readonly bounds: SloBounds
@@ -36,7 +32,6 @@ export interface RunEvidence {
   readonly outputTokensPerSInterval: Interval | null
 }
 
-const hasBounds = (b: SloBounds): boolean => b.ttftMs !== undefined || b.tpotMs !== undefined || b.e2eMs !== undefined
 
 /** The SLO bounds a run was benchmarked with. */
 export function sloOf(summary: RunSummary): SloBounds {
@@ -51,30 +46,13 @@ export function sloOf(summary: RunSummary): SloBounds {
  * failed ones included. This is how runs benchmarked with different SLOs are compared at one SLO.
  */
 export function evaluateSlo(summary: RunSummary, requests: readonly RequestRecord[], bounds: SloBounds): SloOutcome {
-  if (!hasBounds(bounds)) return { bounds, attainment: null, goodputRequestsPerS: null, goodOutputTokensPerS: null }
+  if (!hasSloBounds(bounds)) return { bounds, attainment: null, goodputRequestsPerS: null, goodOutputTokensPerS: null }
   const start = summary.window.startS * NS_PER_S
   const end = summary.window.endS * NS_PER_S
-  let ended = 0
-  let good = 0
-  let goodTokens = 0
-  for (const r of requests) {
-    if (r.phase !== 'measure') continue
-    const at = r.lastByteAtNs ?? r.sentAtNs
-    if (at < start || at > end) continue
-    ended++
-    if (r.error !== null) continue
-    const t = requestTimings(r)
-    const meets =
-      (bounds.ttftMs === undefined || (t.ttftNs !== null && t.ttftNs / NS_PER_MS <= bounds.ttftMs)) &&
-      (bounds.tpotMs === undefined || t.tpotNs === null || t.tpotNs / NS_PER_MS <= bounds.tpotMs) &&
-      (bounds.e2eMs === undefined || (t.e2eNs !== null && t.e2eNs / NS_PER_MS <= bounds.e2eMs))
-    if (meets) {
-      good++
-      goodTokens += t.outputTokens
-    }
-  }
+  const ended = requestsEndedIn(requests, start, end)
+  const { good, goodOutputTokens: goodTokens } = countGood(ended, bounds)
   const d = summary.window.durationS
-  return { bounds, attainment: ended > 0 ? good / ended : null, goodputRequestsPerS: d > 0 ? good / d : null, goodOutputTokensPerS: d > 0 ? goodTokens / d : null }
+  return { bounds, attainment: ended.length > 0 ? good / ended.length : null, goodputRequestsPerS: d > 0 ? good / d : null, goodOutputTokensPerS: d > 0 ? goodTokens / d : null }
 }
 
 /**
@@ -124,35 +102,15 @@ export function quantileInterval(sorted: Float64Array, q: number): Interval | nu
 export function runEvidence(summary: RunSummary, requests: readonly RequestRecord[]): RunEvidence {
   const start = summary.window.startS * NS_PER_S
   const end = summary.window.endS * NS_PER_S
-  const ttft: number[] = []
-  const tpot: number[] = []
-  const e2e: number[] = []
-  const inter: number[] = []
-  for (const r of requests) {
-    if (r.phase !== 'measure' || r.error !== null) continue
-    const at = r.lastByteAtNs ?? r.sentAtNs
-    if (at < start || at > end) continue
-    const t = requestTimings(r)
-    if (t.ttftNs !== null) ttft.push(t.ttftNs / NS_PER_MS)
-    if (t.e2eNs !== null) e2e.push(t.e2eNs / NS_PER_MS)
-    if (t.tpotNs !== null) {
-      tpot.push(t.tpotNs / NS_PER_MS)
-      if (t.tpotNs > 0) inter.push(NS_PER_S / t.tpotNs)
-    }
-  }
+  const lat = latencySamples(requestsEndedIn(requests, start, end).filter((r) => r.error === null))
   const sorted = (xs: number[]): Float64Array => Float64Array.from(xs).sort()
   return {
     summary,
     windowNs: { startNs: start, endNs: end },
-    ttftMs: sorted(ttft),
-    tpotMs: sorted(tpot),
-    e2eMs: sorted(e2e),
-    interactivity: sorted(inter),
+    ttftMs: sorted(lat.ttftMs),
+    tpotMs: sorted(lat.tpotMs),
+    e2eMs: sorted(lat.e2eMs),
+    interactivity: sorted(lat.interactivityTokPerS),
     outputTokensPerSInterval: throughputInterval(summary, requests),
   }
-}
-
-/** Percentile (0..100) of a run's ascending values, as the summary computes it. */
-export function percentileOf(sorted: Float64Array, p: number): number | null {
-  return percentileSorted(sorted, p)
 }
