@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { isAbsolute, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
 import { OpenAIStreamClient } from '../../adapters/endpoints/openai-client.js'
 import { ProcessClientMonitor } from '../../adapters/monitor/process-monitor.js'
@@ -54,7 +54,7 @@ export async function runBenchFromConfig(config: BenchConfig, host: CliHost, opt
     quant: config.local.quant,
     parallel: config.local.parallel,
     threads: config.local.threads,
-    ...(config.local.cacheDir ? { cacheDir: absolute(config.local.cacheDir, host.cwd) } : {}),
+    ...(config.local.cacheDir ? { cacheDir: resolve(host.cwd, config.local.cacheDir) } : {}),
     signal: host.signal,
     onLog: (line) => options.progress !== false && host.stderr.write(`${line}\n`),
   })
@@ -90,7 +90,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     timeouts: config.timeouts,
     clock,
   })
-  const storePath = config.store ? absolute(config.store, host.cwd) : defaultStorePath(host.env)
+  const storePath = config.store ? resolve(host.cwd, config.store) : defaultStorePath(host.env)
   const store = openStore(storePath)
   const runId = newRunId(clock.wallMs())
   const meters = createMeters(config.meters, { env: host.env, clock, mockBaseUrl: rootUrl(endpoint) })
@@ -114,7 +114,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       enrich: (summary, ctx) =>
         finishSummary(summary, { config, samples: ctx.samples, meters: ctx.meters.map((m) => m.info), idleWindowNs: ctx.idleWindowNs, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6 }),
     })
-    const runDir = join(absolute(config.out, host.cwd), runId)
+    const runDir = join(resolve(host.cwd, config.out), runId)
     mkdirSync(runDir, { recursive: true })
     const summaryPath = join(runDir, 'summary.json')
     writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`)
@@ -138,7 +138,7 @@ function loadDataset(config: BenchConfig, cwd: string): DatasetItem[] {
   if (!ds) return []
   let text: string
   try {
-    text = readFileSync(absolute(ds.path, cwd), 'utf8')
+    text = readFileSync(resolve(cwd, ds.path), 'utf8')
   } catch (e) {
     throw new ConfigError(`workload.dataset.path: cannot read ${ds.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check the path given to --dataset' })
   }
@@ -159,10 +159,6 @@ function loadDataset(config: BenchConfig, cwd: string): DatasetItem[] {
 function rootUrl(endpoint: string): string {
   const u = parseEndpointUrl(endpoint)
   return `${u.origin}${u.rootPath}`
-}
-
-function absolute(p: string, cwd: string): string {
-  return isAbsolute(p) ? p : resolve(cwd, p)
 }
 
 /** Sortable, unique run ids: 20261130-121500-a1b2c3. */

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import Table from 'cli-table3'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { renderCharts } from '../../adapters/charts/vega-svg.js'
@@ -69,7 +69,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     }
     const out = opts.out ?? (opts.format === 'html' ? 'compare.html' : undefined)
     if (out === undefined || out === '-') return void ctx.host.stdout.write(text)
-    const path = isAbsolute(out) ? out : resolve(ctx.host.cwd, out)
+    const path = resolve(ctx.host.cwd, out)
     writeFileSync(path, text)
     ctx.host.stderr.write(`comparison: ${path}\n`)
   })

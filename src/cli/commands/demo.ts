@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
-import { isAbsolute, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
 import { createMeter } from '../../adapters/meters/index.js'
@@ -212,7 +212,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         await engine.stop()
       }
       const totalS = (performance.now() - started) / 1000
-      const out = isAbsolute(flags.out) ? flags.out : resolve(ctx.host.cwd, flags.out)
+      const out = resolve(ctx.host.cwd, flags.out)
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
       const dir = join(out, `demo-${stamp}`)
       mkdirSync(dir, { recursive: true })

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../../core/errors.js'
@@ -93,13 +93,13 @@ function resolveMockConfig(flags: Record<string, unknown>, cmd: Command, cwd: st
   const layer: Record<string, unknown> = {}
   if (typeof flags.host === 'string') layer.host = flags.host
   if (Array.isArray(flags.model)) layer.models = flags.model
-  if (typeof flags.groundTruth === 'string') layer.groundTruthFile = isAbsolute(flags.groundTruth) ? flags.groundTruth : resolve(cwd, flags.groundTruth)
+  if (typeof flags.groundTruth === 'string') layer.groundTruthFile = resolve(cwd, flags.groundTruth)
   for (const f of FLAGS) {
     const value = cmd.getOptionValue(camel(f.flag)) as unknown
     if (value !== undefined) setPath(layer, f.path.join('.'), value)
   }
   const merged = mergeLayers(data, layer)
-  if (typeof merged.groundTruthFile === 'string' && !isAbsolute(merged.groundTruthFile)) merged.groundTruthFile = resolve(cwd, merged.groundTruthFile)
+  if (typeof merged.groundTruthFile === 'string') merged.groundTruthFile = resolve(cwd, merged.groundTruthFile)
   const parsed = MockConfigSchema.safeParse(merged)
   if (parsed.success) return parsed.data
   const issue = parsed.error.issues[0]
@@ -111,7 +111,7 @@ function resolveMockConfig(flags: Record<string, unknown>, cmd: Command, cwd: st
 }
 
 function readYaml(file: string, cwd: string): Record<string, unknown> {
-  const path = isAbsolute(file) ? file : resolve(cwd, file)
+  const path = resolve(cwd, file)
   let text: string
   try {
     text = readFileSync(path, 'utf8')

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import { ConfigError, NotFoundError } from '../../core/errors.js'
 import { addCostOptions, type CostOptions } from '../cost-options.js'
@@ -52,7 +52,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
       return
     }
     const name = opts.out !== undefined && opts.out !== '-' ? opts.out : `${id}${opts.table === 'power' && binary ? '-power' : ''}.${REPORT_EXTENSIONS[opts.format]}`
-    const path = isAbsolute(name) ? name : resolve(ctx.host.cwd, name)
+    const path = resolve(ctx.host.cwd, name)
     writeFileSync(path, content)
     ctx.host.stderr.write(`report: ${path}\n`)
   })

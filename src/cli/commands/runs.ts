@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import Table from 'cli-table3'
 import type { Command } from 'commander'
 import { openStore } from '../../adapters/store/sqlite-store.js'
@@ -11,7 +11,7 @@ import { defaultStorePath } from '../store-path.js'
 
 /** Opens the store named by --store (or the default) for a command. */
 export function openCliStore(ctx: CliContext, storeOpt: unknown): { store: ResultsStore; path: string } {
-  const path = typeof storeOpt === 'string' ? (isAbsolute(storeOpt) ? storeOpt : resolve(ctx.host.cwd, storeOpt)) : defaultStorePath(ctx.host.env)
+  const path = typeof storeOpt === 'string' ? (resolve(ctx.host.cwd, storeOpt)) : defaultStorePath(ctx.host.env)
   return { store: openStore(path), path }
 }
 
@@ -72,7 +72,7 @@ export function registerRuns(program: Command, ctx: CliContext): void {
           opts.format === 'jsonl'
             ? store.getRequests(id).map((r) => JSON.stringify(r)).join('\n') + '\n'
             : `${JSON.stringify({ manifest: store.getManifest(id), summary: store.getSummary(id), requests: store.getRequests(id), powerSamples: store.getPowerSamples(id) })}\n`
-        if (opts.output) writeFileSync(isAbsolute(opts.output) ? opts.output : resolve(ctx.host.cwd, opts.output), text)
+        if (opts.output) writeFileSync(resolve(ctx.host.cwd, opts.output), text)
         else ctx.host.stdout.write(text)
       } finally {
         store.close()

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parseDocument, LineCounter, isNode } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../../core/errors.js'
@@ -14,7 +14,7 @@ export interface ConfigFile {
 
 /** Reads a YAML (or JSON) config file. Syntax errors come back as one line with the file's line number. */
 export function readConfigFile(file: string, cwd: string): ConfigFile {
-  const path = isAbsolute(file) ? file : resolve(cwd, file)
+  const path = resolve(cwd, file)
   let text: string
   try {
     text = readFileSync(path, 'utf8')
