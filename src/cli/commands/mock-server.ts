@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../../core/errors.js'
 import { MockConfigSchema, startMockServer, type MockConfig } from '../../engines/mock/index.js'
+import { readConfigFile } from '../config/load-config.js'
 import { mergeLayers, setPath } from '../config/merge.js'
 import type { CliContext } from '../main.js'
 import { collect, nonNegativeInt, number, positiveInt } from '../parse-args.js'
@@ -89,7 +88,7 @@ export function registerMockServer(program: Command, ctx: CliContext): void {
 function resolveMockConfig(flags: Record<string, unknown>, cmd: Command, cwd: string): MockConfig {
   let data: Record<string, unknown> = {}
   const file = typeof flags.config === 'string' ? flags.config : null
-  if (file !== null) data = readYaml(file, cwd)
+  if (file !== null) data = readConfigFile(file, cwd).data as Record<string, unknown>
   const layer: Record<string, unknown> = {}
   if (typeof flags.host === 'string') layer.host = flags.host
   if (Array.isArray(flags.model)) layer.models = flags.model
@@ -108,25 +107,6 @@ function resolveMockConfig(flags: Record<string, unknown>, cmd: Command, cwd: st
   const where = flag !== undefined ? `--${flag}` : path.length > 0 ? path.join('.') : '(config)'
   const message = issue?.code === 'unrecognized_keys' ? `unknown key ${(issue as { keys: string[] }).keys.join(', ')}` : (issue?.message ?? 'invalid')
   throw new ConfigError(`mock-server: ${where}: ${message}${file !== null ? ` (flags and ${file})` : ''}`, { hint: 'see tokenwatt mock-server --help' })
-}
-
-function readYaml(file: string, cwd: string): Record<string, unknown> {
-  const path = resolve(cwd, file)
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new ConfigError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'check the path given to -c' })
-  }
-  let data: unknown
-  try {
-    data = parseYaml(text)
-  } catch (e) {
-    throw new ConfigError(`${file}: invalid YAML: ${(e as Error).message.split('\n')[0] ?? ''}`, { hint: 'fix the YAML syntax' })
-  }
-  if (data === null || data === undefined) return {}
-  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`${file}: the mock config must be a mapping of keys to values`)
-  return data as Record<string, unknown>
 }
 
 function describeFaults(c: MockConfig): string {
