@@ -40,6 +40,9 @@ export interface EnrichContext {
 export interface BenchResult {
   readonly summary: RunSummary
   readonly target: TargetInfo
+  /** Every request record and power sample of the run, as stored (for reports without a re-read). */
+  readonly records: readonly RequestRecord[]
+  readonly samples: readonly PowerSample[]
 }
 
 /** How often finished records and samples are written to the store while the run goes on. */
@@ -185,7 +188,7 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   if (deps.enrich) summary = deps.enrich(summary, { samples, meters: deps.meters, idleWindowNs, records })
   store.finishRun(deps.runId, status, summary)
   events.emit({ type: 'phase', phase: 'done', atNs: clock.nowNs() })
-  return { summary, target }
+  return { summary, target, records, samples }
 }
 
 /** Preflights every meter; when one fails, the ones already open (sessions, processes) are closed. */

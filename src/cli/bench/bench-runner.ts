@@ -99,7 +99,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     ? { emit: (e) => (progress.emit(e), options.events?.emit(e)) }
     : progress
   try {
-    const { summary } = await runBenchmark(config, {
+    const { summary, records, samples } = await runBenchmark(config, {
       clock,
       client,
       meters,
@@ -120,7 +120,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`)
     const reportPath = join(runDir, 'report.html')
     try {
-      const html = await renderReport('html', { summary, requests: store.getRequests(runId), powerSamples: store.getPowerSamples(runId) })
+      const html = await renderReport('html', { summary, requests: records, powerSamples: samples })
       writeFileSync(reportPath, html)
     } catch (e) {
       host.stderr.write(`warning: the HTML report could not be written (${(e as Error).message}); \`tokenwatt report ${runId}\` can retry\n`)
