@@ -1,15 +1,9 @@
 import { Command, CommanderError } from 'commander'
 import { ExitCode, isTokenwattError } from '../core/errors.js'
 import { registerCommands } from './commands/index.js'
+import type { CliContext } from './cli-context.js'
 import type { CliHost } from './host.js'
 import { VERSION } from './version.js'
-
-/** Holds the exit code a command wants, since commander actions return nothing. */
-export interface CliContext {
-  readonly host: CliHost
-  exitCode: number
-  verbose: boolean
-}
 
 /**
  * Runs the CLI in-process and returns the exit code. Every error ends as one line (plus a hint) on

@@ -1,6 +1,6 @@
 import type { MeterSpec, MeterSpecOf } from '../../core/config/meters-schema.js'
 import { MeterUnavailableError } from '../../core/errors.js'
-import type { Clock, MeterKind, PowerMeter } from '../../core/ports.js'
+import type { MeterKind, PowerMeter } from '../../core/ports.js'
 import { AmdSmiPowerMeter } from './amd-smi/amd-smi-meter.js'
 import { EstimatePowerMeter } from './estimate/estimate-meter.js'
 import { FilePowerMeter } from './file/file-meter.js'
@@ -12,23 +12,8 @@ import { PrometheusPowerMeter } from './prometheus/prometheus-meter.js'
 import { RaplPowerMeter } from './rapl/rapl-meter.js'
 import { RedfishPowerMeter } from './redfish/redfish-meter.js'
 import { SnmpPowerMeter } from './snmp/snmp-meter.js'
+import type { MeterContext, MeterDeps } from './meter-context.js'
 
-/** The environment as the composition root hands it over (adapters never read `process.env`). */
-export type MeterEnv = Readonly<Record<string, string | undefined>>
-
-/** What the composition root gives every meter. */
-export interface MeterDeps {
-  readonly env: MeterEnv
-  readonly clock: Clock
-  /** Base URL of the run's mock engine, used by `kind: mock` without a `url`. */
-  readonly mockBaseUrl?: string
-}
-
-/** What one kind's factory receives besides its spec. Factories do no I/O; preflight does. */
-export interface MeterContext extends MeterDeps {
-  /** The meter's id in the run (unique). */
-  readonly id: string
-}
 
 type MeterFactories = { readonly [K in MeterKind]: (spec: MeterSpecOf<K>, ctx: MeterContext) => PowerMeter }
 

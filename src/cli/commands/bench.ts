@@ -6,7 +6,7 @@ import { runBenchFromConfig } from '../bench/bench-runner.js'
 import { readConfigFile, resolveConfig } from '../config/load-config.js'
 import { addCostOptions, costOptionsToConfig } from '../cost-options.js'
 import { addMeterOptions, meterOptionsToConfig } from '../meter-options.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { renderSummary } from '../render-summary.js'
 
 const CONFIG_HINT = 'see `tokenwatt bench --help` and docs/config.md for every key'

@@ -12,7 +12,7 @@ import { LOCAL_ENGINE_DEFAULTS, MODEL_QUANTS, MODEL_SIZE_NAMES, defaultCacheDir,
 import { runBenchFromConfig } from '../bench/bench-runner.js'
 import { resolveConfig } from '../config/load-config.js'
 import { addCostOptions, costOptionsToConfig, type CostOptions } from '../cost-options.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { collect, durationS, positiveInt } from '../parse-args.js'
 
 interface DemoFlags extends CostOptions {

@@ -10,7 +10,7 @@ import {
   isModelSize,
 } from '../../engines/local/index.js'
 import { ConfigError } from '../../core/errors.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { nonNegativeInt, positiveInt } from '../parse-args.js'
 
 /** `tokenwatt engine build|status|model`: prepare the embedded engines ahead of time (e.g. in CI). */

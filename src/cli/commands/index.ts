@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { registerBench } from './bench.js'
 import { registerMeters } from './meters.js'
 import { registerMockServer } from './mock-server.js'

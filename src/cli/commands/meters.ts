@@ -5,7 +5,7 @@ import { createMeter } from '../../adapters/meters/index.js'
 import { MeterSpecSchema, parseMeterFlag, type MeterSpec } from '../../core/config/meters-schema.js'
 import { ConfigError, ExitCode, isTokenwattError } from '../../core/errors.js'
 import type { MeterKind } from '../../core/ports.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { collect } from '../parse-args.js'
 
 /** What one probe found. */

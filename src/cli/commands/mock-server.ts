@@ -4,7 +4,7 @@ import { ConfigError } from '../../core/errors.js'
 import { MockConfigSchema, startMockServer, type MockConfig } from '../../engines/mock/index.js'
 import { readConfigFile } from '../config/load-config.js'
 import { mergeLayers, setPath } from '../config/merge.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { collect, nonNegativeInt, number, positiveInt } from '../parse-args.js'
 
 /** One flag: its config path, how to parse it and what it does. The table drives both the options and error messages. */

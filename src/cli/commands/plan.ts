@@ -4,7 +4,7 @@ import { planSite, type PlanScenario, type SitePlan } from '../../core/economics
 import { escapeMarkdown as m } from '../../core/report/escape.js'
 import { formatCount, formatNumber, formatPercent, formatSi, formatUsd } from '../../core/report/format.js'
 import { addCostOptions, type CostOptions } from '../cost-options.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { costConfigFor } from '../run-cost.js'
 import { loadStoredRun } from '../stored-run.js'
 import { openCliStore } from './runs.js'

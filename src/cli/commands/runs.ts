@@ -5,7 +5,7 @@ import type { Command } from 'commander'
 import { openStore } from '../../adapters/store/sqlite-store.js'
 import { ConfigError } from '../../core/errors.js'
 import type { ResultsStore } from '../../core/store.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { renderSummary } from '../render-summary.js'
 import { defaultStorePath } from '../store-path.js'
 

@@ -14,7 +14,7 @@ import {
   type EngineKind,
   type ModelFile,
 } from '../../engines/local/index.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { nonNegativeInt, positiveInt } from '../parse-args.js'
 
 interface ServeLocalFlags {

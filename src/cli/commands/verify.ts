@@ -5,7 +5,7 @@ import { runEvidence } from '../../core/compare/run-evidence.js'
 import { ConfigError, ExitCode } from '../../core/errors.js'
 import { formatMetric } from '../../core/report/render-compare.js'
 import { addCostOptions, type CostOptions } from '../cost-options.js'
-import type { CliContext } from '../main.js'
+import type { CliContext } from '../cli-context.js'
 import { loadStoredRun } from '../stored-run.js'
 import { openCliStore } from './runs.js'
 

@@ -4,7 +4,7 @@ import type { MeterSpecOf } from '../../../core/config/meters-schema.js'
 import { MeterUnavailableError } from '../../../core/errors.js'
 import type { MeterInfo, MeterPreflight, PowerMeter } from '../../../core/ports.js'
 import type { PowerSample } from '../../../core/records.js'
-import type { MeterContext } from '../index.js'
+import type { MeterContext } from '../meter-context.js'
 import { PollLoop } from '../remote/poll-loop.js'
 
 /** Linux reports /proc/<pid>/stat times in USER_HZ ticks, 100 per second on every mainstream build. */

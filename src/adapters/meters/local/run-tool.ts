@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import type { MeterEnv } from '../index.js'
+import type { MeterEnv } from '../meter-context.js'
 
 /**
  * Child processes for the meters that read a vendor CLI (nvidia-smi, amd-smi, ipmitool, ipmi-dcmi).

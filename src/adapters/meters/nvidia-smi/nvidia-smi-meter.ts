@@ -2,7 +2,7 @@ import type { MeterSpecOf } from '../../../core/config/meters-schema.js'
 import { MeterUnavailableError } from '../../../core/errors.js'
 import type { MeterInfo, MeterPreflight, PowerMeter } from '../../../core/ports.js'
 import type { PowerSample } from '../../../core/records.js'
-import type { MeterContext } from '../index.js'
+import type { MeterContext } from '../meter-context.js'
 import { describeToolFailure, firstLine, LineChild, runTool } from '../local/run-tool.js'
 
 /** Columns asked for, in order: the power column is the configured field. */
