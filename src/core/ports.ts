@@ -164,3 +164,39 @@ export interface ClientMonitor {
   /** Stops watching and returns CPU cores used on average and the event-loop delay p99 (ms). */
   stop(): { readonly cpuUtilization: number | null; readonly eventLoopDelayP99Ms: number | null }
 }
+
+/**
+ * One setting a sweep may change: a hardware limit (GPU power cap, SM clocks, CPU package limit), a
+ * server restart with new flags, an embedded-engine option, or a load parameter. Hardware knobs
+ * journal their original value before the first change so it can be restored after any exit.
+ */
+export interface KnobInfo {
+  /** Sweep name, e.g. `gpu.power-limit-w`, `cpu.power-limit-w`, `engine.parallel`, `server.max_num_seqs`. */
+  readonly name: string
+  /** Unit of the value (`W`, `MHz`, `count`, `req/s`, ...). */
+  readonly unit: string
+  /** Changes hardware or system state that outlives the process, so it is journalled and restored. */
+  readonly persistent: boolean
+  /** Lowest and highest values the device accepts, where it says (NVML limit constraints, RAPL max). */
+  readonly minValue?: number
+  readonly maxValue?: number
+  readonly description: string
+}
+
+/** What `set` achieved: the value asked for and the one the device enforces after it (clamps show). */
+export interface KnobSetting {
+  readonly requested: number
+  readonly enforced: number
+}
+
+export interface Knob {
+  readonly info: KnobInfo
+  /** Checks the knob can be read and changed (permissions, driver); throws a one-line error with a hint. */
+  preflight(): Promise<void>
+  /** The value in force now. */
+  read(): Promise<number>
+  /** Applies `value` and reads back what is enforced. */
+  set(value: number): Promise<KnobSetting>
+  /** Puts back the value found before the first `set` (no-op when never set). */
+  restore(): Promise<void>
+}
