@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { Clock } from '../../core/ports.js'
+import { subscribeAbort } from '../signal/abort-fanout.js'
 
 /** Below this much time left, `sleepUntil` stops trusting timers and spins on `setImmediate`. */
 const SPIN_NS = 1_000_000
@@ -52,10 +53,11 @@ export class NodeClock implements Clock {
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined
       let immediate: NodeJS.Immediate | undefined
+      let unsubscribe: () => void = () => undefined
       const finish = (): void => {
         if (timer !== undefined) clearTimeout(timer)
         if (immediate !== undefined) clearImmediate(immediate)
-        signal?.removeEventListener('abort', finish)
+        unsubscribe()
         resolve()
       }
       const step = (): void => {
@@ -66,7 +68,7 @@ export class NodeClock implements Clock {
         if (leftNs > SPIN_NS) timer = setTimeout(step, Math.floor((leftNs - SPIN_NS) / 1e6))
         else immediate = setImmediate(step)
       }
-      signal?.addEventListener('abort', finish, { once: true })
+      if (signal !== undefined) unsubscribe = subscribeAbort(signal, finish)
       step()
     })
   }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../../core/ports.js'
 import type { RequestError } from '../../core/records.js'
+import { subscribeAbort } from '../signal/abort-fanout.js'
 import { SseParser } from './sse-parser.js'
 import { snippet, StreamRecorder } from './stream-recorder.js'
 import { classifyTransportError, type AbortCause } from './transport-errors.js'
@@ -39,6 +40,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
   private timer: NodeJS.Timeout | null = null
   private resolve: () => void = () => undefined
   private readonly onAbortSignal = (): void => this.abort('aborted')
+  private unsubscribeAbort: () => void = () => undefined
 
   constructor(
     private readonly clock: Clock,
@@ -55,7 +57,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
   start(totalMs: number): void {
     this.sentAtNs = this.clock.nowNs()
     this.timer = setTimeout(() => this.abort('total_timeout'), totalMs)
-    this.signal?.addEventListener('abort', this.onAbortSignal, { once: true })
+    if (this.signal !== undefined) this.unsubscribeAbort = subscribeAbort(this.signal, this.onAbortSignal)
   }
 
   /**
@@ -120,7 +122,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
     if (this.settled) return
     this.settled = true
     if (this.timer !== null) clearTimeout(this.timer)
-    this.signal?.removeEventListener('abort', this.onAbortSignal)
+    this.unsubscribeAbort()
     const rec = this.rec
     if (this.mode === 'http-error' && transportError === null) {
       const status = this.status ?? 0
