@@ -1,5 +1,6 @@
 /**
  * Generates docs/metrics.md (from the metric registry), docs/cli.md (from every command's --help),
+ * docs/config.md (from the config schema),
  * and the JSON Schemas in docs/schema/. `--check` fails when a committed file differs (CI runs it).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -9,6 +10,7 @@ import { main } from '../src/cli/main.js'
 import { BenchConfigSchema } from '../src/core/config/bench-schema.js'
 import { BUILTIN_METRICS } from '../src/core/metrics/builtin.js'
 import { RunSummarySchema } from '../src/core/summary-schema.js'
+import { configMd } from './config-doc.js'
 
 const root = join(import.meta.dirname, '..')
 const check = process.argv.includes('--check')
@@ -58,11 +60,13 @@ async function cliMd(): Promise<string> {
   return parts.join('\n')
 }
 
+const benchConfigJsonSchema = z.toJSONSchema(BenchConfigSchema, { io: 'input', unrepresentable: 'any' })
 const files: Record<string, string> = {
   'docs/metrics.md': metricsMd(),
+  'docs/config.md': configMd(benchConfigJsonSchema as Parameters<typeof configMd>[0]),
   'docs/cli.md': await cliMd(),
   'docs/schema/run.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/run.v1.json', ...z.toJSONSchema(RunSummarySchema, { io: 'output', unrepresentable: 'any' }) }, null, 2)}\n`,
-  'docs/schema/bench-config.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/bench-config.json', ...z.toJSONSchema(BenchConfigSchema, { io: 'input', unrepresentable: 'any' }) }, null, 2)}\n`,
+  'docs/schema/bench-config.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/bench-config.json', ...benchConfigJsonSchema }, null, 2)}\n`,
 }
 
 let stale = 0

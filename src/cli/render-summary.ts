@@ -7,7 +7,8 @@ import type { RunSummary, Stats } from '../core/summary.js'
  */
 export function renderSummary(s: RunSummary, width = 100): string {
   const lines: string[] = []
-  lines.push(`run ${s.id}  ${s.status}  ${s.target.model} @ ${s.target.endpoint} (${s.target.api})`)
+  lines.push(`run ${s.id}  ${s.status}${s.validity?.verdict === 'invalid' ? '  INVALID' : ''}  ${s.target.model} @ ${s.target.endpoint} (${s.target.api})`)
+  for (const reason of s.validity?.verdict === 'invalid' ? s.validity.reasons : []) lines.push(`INVALID: ${reason}; do not quote these figures`)
   lines.push(
     `window ${s.window.startS.toFixed(2)}–${s.window.endS.toFixed(2)} s (${s.window.durationS.toFixed(2)} s, ${s.window.method}); ` +
       `requests ${s.requests.succeeded}/${s.requests.total} ok, ${s.requests.failed} failed${s.requests.aborted ? `, ${s.requests.aborted} cancelled by Ctrl-C` : ''}, ${s.requests.inWindow} ended in window`,

@@ -10,6 +10,7 @@ export const ExitCode = {
   Preflight: 3,
   MeterUnavailable: 4,
   NotFound: 5,
+  InvalidRun: 6,
   ClaimFailed: 98,
   SloFailed: 99,
   Interrupted: 130,

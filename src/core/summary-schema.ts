@@ -104,6 +104,15 @@ export const RunSummarySchema = z
         utilization: num,
       })
       .nullable(),
+    validity: z
+      .looseObject({
+        verdict: z.enum(['valid', 'invalid']),
+        errorRate: nnum.describe('failed / (succeeded + failed) of the measured requests'),
+        maxErrorRate: num,
+        reasons: z.array(z.string()),
+      })
+      .optional()
+      .describe('invalid when more of the measured requests failed than maxErrorRate allows (--max-error-rate); absent in runs made before it existed'),
     warnings: z.array(z.string()),
   })
   .describe('One tokenwatt run: tokenwatt.run/v1. A figure that could not be measured is null with a warning saying why.')

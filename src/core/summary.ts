@@ -202,5 +202,13 @@ export interface RunSummary {
   readonly power: PowerSection | null
   readonly efficiency: EfficiencySection | null
   readonly cost: CostSection | null
+  /** `invalid` when too many measured requests failed to quote the figures (`--max-error-rate`); absent in runs before it existed. */
+  readonly validity?: {
+    readonly verdict: 'valid' | 'invalid'
+    /** failed / (succeeded + failed) of the measured requests; null when none finished. */
+    readonly errorRate: number | null
+    readonly maxErrorRate: number
+    readonly reasons: readonly string[]
+  }
   readonly warnings: readonly string[]
 }

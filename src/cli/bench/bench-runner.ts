@@ -125,7 +125,14 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     } catch (e) {
       host.stderr.write(`warning: the HTML report could not be written (${(e as Error).message}); \`tokenwatt report ${runId}\` can retry\n`)
     }
-    const exitCode = summary.status === 'interrupted' ? ExitCode.Interrupted : summary.slo.passed === false && config.slo.minAttainment !== undefined ? ExitCode.SloFailed : ExitCode.Ok
+    const exitCode =
+      summary.status === 'interrupted'
+        ? ExitCode.Interrupted
+        : summary.validity?.verdict === 'invalid'
+          ? ExitCode.InvalidRun
+          : summary.slo.passed === false && config.slo.minAttainment !== undefined
+            ? ExitCode.SloFailed
+            : ExitCode.Ok
     return { summary, runDir, summaryPath, reportPath, storePath, exitCode }
   } finally {
     await client.close()

@@ -8,6 +8,7 @@ import { describe, EMPTY_STATS, percentileSorted } from './stats.js'
 import { effectiveChunkTokens, interTokenGapsNs, latencySamples, requestsEndedIn, requestTimings } from './request-metrics.js'
 import { countGood, hasSloBounds } from './slo.js'
 import { findSteadyWindow } from './steady-window.js'
+import { judgeValidity } from './validity.js'
 
 /** Everything the analysis needs, as plain data: a stored run can be re-analysed from the same inputs. */
 export interface AnalysisInput {
@@ -121,6 +122,8 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   if (ok.length === 0 && measured.length > 0) warnings.push('no request succeeded inside the window')
 
   const tokenSource: RunSummary['tokens']['source'] = sources.size === 1 ? ([...sources][0] as TokenSource) : sources.size === 0 ? 'client-count' : 'mixed'
+  const validity = judgeValidity({ succeeded: measured.length - failed - aborted, failed }, cfg.maxErrorRate)
+  for (const reason of validity.reasons) warnings.push(`run invalid: ${reason}; its figures describe failures, not the system`)
   const targetIn = measured.map((r) => r.targetInputTokens).filter((x): x is number => x !== null)
   const targetOut = measured.map((r) => r.targetOutputTokens).filter((x): x is number => x !== null)
 
@@ -189,6 +192,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
     power: null,
     efficiency: null,
     cost: null,
+    validity,
     warnings,
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_MAX_ERROR_RATE } from '../analysis/validity.js'
 import { CostSchema } from './cost-schema.js'
 import { DistributionSchema } from './distribution.js'
 import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-schema.js'
@@ -10,129 +11,99 @@ import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-sch
  */
 
 export const TargetSchema = z.strictObject({
-  /** Base URL of the server, with or without a trailing /v1. Absent: the embedded local engine. */
-  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8000' }).optional(),
-  /** Model name to request. Absent: the first model the server lists. */
-  model: z.string().min(1).optional(),
-  api: z.enum(['chat', 'completions']).default('chat'),
-  /** Name of the environment variable holding the API key (sent as a Bearer token). */
-  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY'),
-  /** Extra HTTP headers sent with every request. */
-  headers: z.record(z.string(), z.string()).default({}),
-  /** Send `ignore_eos: true` (vLLM, SGLang, llama.cpp) so every request generates max_tokens. */
-  ignoreEos: z.boolean().default(false),
-  /** Send `min_tokens` equal to max_tokens (vLLM). */
-  minTokens: z.boolean().default(false),
-  /** Extra fields merged into every request body (e.g. temperature). */
-  extraBody: z.record(z.string(), z.unknown()).default({}),
-  /** Ask for per-chunk usage (vLLM `stream_options.continuous_usage_stats`). */
-  continuousUsage: z.boolean().default(false),
-  /** Treat a response without server usage as a failed request (kind missing_usage). */
-  requireUsage: z.boolean().default(false),
+  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8000' }).optional().describe('Base URL of the server, with or without a trailing /v1. Absent: the embedded local engine.'),
+  model: z.string().min(1).optional().describe('Model name to request. Absent: the first model the server lists.'),
+  api: z.enum(['chat', 'completions']).default('chat').describe('Which OpenAI API to call: /v1/chat/completions or /v1/completions.'),
+  apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('OPENAI_API_KEY').describe('Name of the environment variable holding the API key (sent as a Bearer token).'),
+  headers: z.record(z.string(), z.string()).default({}).describe('Extra HTTP headers sent with every request.'),
+  ignoreEos: z.boolean().default(false).describe('Send `ignore_eos: true` (vLLM, SGLang, llama.cpp) so every request generates max_tokens.'),
+  minTokens: z.boolean().default(false).describe('Send `min_tokens` equal to max_tokens (vLLM).'),
+  extraBody: z.record(z.string(), z.unknown()).default({}).describe('Extra fields merged into every request body (e.g. temperature).'),
+  continuousUsage: z.boolean().default(false).describe('Ask for per-chunk usage (vLLM `stream_options.continuous_usage_stats`).'),
+  requireUsage: z.boolean().default(false).describe('Treat a response without server usage as a failed request (kind missing_usage).'),
 })
 
 export const DatasetSchema = z.strictObject({
-  path: z.string().min(1),
-  format: z.enum(['jsonl', 'sharegpt']).default('jsonl'),
-  /** Use the dataset's output lengths where it has them (else the `output` distribution). */
-  useDatasetOutputLengths: z.boolean().default(true),
+  path: z.string().min(1).describe('JSONL or ShareGPT file of prompts, relative to the working directory.'),
+  format: z.enum(['jsonl', 'sharegpt']).default('jsonl').describe('jsonl: one {prompt} or {messages} per line; sharegpt: a ShareGPT JSON array.'),
+  useDatasetOutputLengths: z.boolean().default(true).describe('Use the dataset\'s output lengths where it has them (else the `output` distribution).'),
 })
 
 export const WorkloadSchema = z
   .strictObject({
-    seed: z.number().int().nonnegative().default(42),
-    input: DistributionSchema.default({ type: 'fixed', value: 256 }),
-    output: DistributionSchema.default({ type: 'fixed', value: 128 }),
-    /** Tokens of a prefix shared by every prompt (prefix-cache workloads). */
-    sharedPrefixTokens: z.number().int().nonnegative().default(0),
-    dataset: DatasetSchema.optional(),
-    /** How prompt lengths are hit: the server's tokenize endpoint, probe requests, or a fixed estimate. */
-    tokenizer: z.enum(['auto', 'server', 'probe', 'estimate']).default('auto'),
-    /** Characters per token for the `estimate` tokenizer (and the fallback before calibration). */
-    charsPerToken: z.number().positive().default(4),
+    seed: z.number().int().nonnegative().default(42).describe('Seed of every random draw (lengths, prompts, arrivals): the same seed sends the same workload.'),
+    input: DistributionSchema.default({ type: 'fixed', value: 256 }).describe('Prompt length in tokens: a number, or {type: uniform|normal|lognormal, …} (default 256).'),
+    output: DistributionSchema.default({ type: 'fixed', value: 128 }).describe('Output length (max_tokens) in tokens: a number or a distribution (default 128).'),
+    sharedPrefixTokens: z.number().int().nonnegative().default(0).describe('Tokens of a prefix shared by every prompt (prefix-cache workloads).'),
+    dataset: DatasetSchema.optional().describe('Prompts from a file instead of synthetic ones.'),
+    tokenizer: z.enum(['auto', 'server', 'probe', 'estimate']).default('auto').describe('How prompt lengths are hit: the server\'s tokenize endpoint, probe requests, or a fixed estimate.'),
+    charsPerToken: z.number().positive().default(4).describe('Characters per token for the `estimate` tokenizer (and the fallback before calibration).'),
   })
 
 export const ClosedLoopSchema = z.strictObject({
-  type: z.literal('closed-loop'),
-  concurrency: z.number().int().positive().max(100_000),
+  type: z.literal('closed-loop').describe('Closed loop: `concurrency` users each send their next request when the previous one ends.'),
+  concurrency: z.number().int().positive().max(100_000).describe('Users (requests in flight) of the closed loop.'),
 })
 
 export const OpenLoopSchema = z.strictObject({
-  type: z.enum(['constant', 'poisson', 'gamma']),
-  /** Requests per second. */
-  rate: z.number().positive(),
-  /** Gamma shape: 1 = Poisson, < 1 burstier, > 1 smoother. */
-  burstiness: z.number().positive().default(1),
-  /** Cap on requests in flight; arrivals beyond it are dropped and counted. */
-  maxConcurrency: z.number().int().positive().default(10_000),
+  type: z.enum(['constant', 'poisson', 'gamma']).describe('Open loop: arrivals at absolute times, evenly spaced (constant) or random (poisson, gamma).'),
+  rate: z.number().positive().describe('Requests per second.'),
+  burstiness: z.number().positive().default(1).describe('Gamma shape: 1 = Poisson, < 1 burstier, > 1 smoother.'),
+  maxConcurrency: z.number().int().positive().default(10_000).describe('Cap on requests in flight; arrivals beyond it are dropped and counted.'),
 })
 
 export const LoadSchema = z.discriminatedUnion('type', [ClosedLoopSchema, OpenLoopSchema])
 
 export const StopSchema = z
   .strictObject({
-    requests: z.number().int().positive().optional(),
-    durationS: z.number().positive().optional(),
+    requests: z.number().int().positive().optional().describe('Stop after this many measured requests (warmup excluded).'),
+    durationS: z.number().positive().optional().describe('Stop sending after this many seconds; requests in flight finish.'),
   })
 
 export const TimeoutsSchema = z.strictObject({
-  connectMs: z.number().positive().default(10_000),
-  headersMs: z.number().positive().default(60_000),
-  /** Longest silence allowed between two chunks. */
-  idleMs: z.number().positive().default(60_000),
-  totalMs: z.number().positive().default(600_000),
+  connectMs: z.number().positive().default(10_000).describe('Longest a TCP/TLS connection may take to open.'),
+  headersMs: z.number().positive().default(60_000).describe('Longest wait for the response headers after sending.'),
+  idleMs: z.number().positive().default(60_000).describe('Longest silence allowed between two chunks.'),
+  totalMs: z.number().positive().default(600_000).describe('Longest a request may take in all.'),
 })
 
 export const SloSchema = z.strictObject({
-  ttftMs: z.number().positive().optional(),
-  tpotMs: z.number().positive().optional(),
-  e2eMs: z.number().positive().optional(),
-  /** Percentile the run-level SLO verdict uses (per-request bounds decide goodput). */
-  percentile: z.number().min(50).max(100).default(99),
-  /** Minimum attainment (0..1) for the run to pass; below it the CLI exits 99. */
-  minAttainment: z.number().min(0).max(1).optional(),
+  ttftMs: z.number().positive().optional().describe('SLO bound on time to first token (ms) per request.'),
+  tpotMs: z.number().positive().optional().describe('SLO bound on time per output token (ms) per request.'),
+  e2eMs: z.number().positive().optional().describe('SLO bound on end-to-end latency (ms) per request.'),
+  percentile: z.number().min(50).max(100).default(99).describe('Percentile the run-level SLO verdict uses (per-request bounds decide goodput).'),
+  minAttainment: z.number().min(0).max(1).optional().describe('Minimum attainment (0..1) for the run to pass; below it the CLI exits 99.'),
 })
 
 /** The embedded llama.cpp engine `bench` starts on loopback when no endpoint is given. */
 export const LocalEngineSchema = z.strictObject({
-  engine: z.enum(['node', 'llama-server']).default('node'),
-  size: z.enum(['tiny', 'small', 'medium', 'large']).default('small'),
-  quant: z.enum(['f16', 'q8_0']).default('f16'),
-  /** Parallel sequences (slots) of the engine. */
-  parallel: z.number().int().positive().default(8),
-  threads: z.number().int().positive().default(1),
-  /** Where generated models and the built llama-server are cached. */
-  cacheDir: z.string().optional(),
+  engine: z.enum(['node', 'llama-server']).default('node').describe('node: llama.cpp in-process through node-llama-cpp; llama-server: upstream llama.cpp server (built once).'),
+  size: z.enum(['tiny', 'small', 'medium', 'large']).default('small').describe('Size of the generated model.'),
+  quant: z.enum(['f16', 'q8_0']).default('f16').describe('Weight type of the generated model.'),
+  parallel: z.number().int().positive().default(8).describe('Parallel sequences (slots) of the engine.'),
+  threads: z.number().int().positive().default(1).describe('CPU threads the engine computes with.'),
+  cacheDir: z.string().optional().describe('Where generated models and the built llama-server are cached.'),
 })
 
 export const BenchConfigSchema = z
   .strictObject({
-    target: TargetSchema.prefault({}),
-    workload: WorkloadSchema.prefault({}),
-    load: LoadSchema.default({ type: 'closed-loop', concurrency: 1 }),
-    stop: StopSchema.prefault({}),
-    /** Requests sent before the measurement (connections warm, caches primed); excluded from results. */
-    warmupRequests: z.number().int().nonnegative().default(0),
-    timeouts: TimeoutsSchema.prefault({}),
-    slo: SloSchema.prefault({}),
-    /** Directory summary.json and the report go to (a run-id subfolder is made inside). */
-    out: z.string().default('tokenwatt-runs'),
-    /** SQLite file of the results store. Absent: the user's data directory. */
-    store: z.string().optional(),
-    /** Power meters read beside the load (issue 4). */
-    meters: z.array(MeterSpecSchema).default([]),
-    /** Boundary the headline efficiency figures are reported at. Absent: the lowest boundary a meter reads (device without meters). */
-    boundary: BoundarySchema.optional(),
-    /** Seconds of idle power measured before the load starts (0 = none). */
-    idleS: z.number().nonnegative().default(0),
-    /** How energy is carried from one boundary to the next (host share, PSU, PDU, PUE, provisioned power). */
-    attribution: AttributionSchema.prefault({}),
-    /** Cost model (issue 5). */
-    cost: CostSchema.optional(),
-    /** The embedded engine started when target.endpoint is absent. */
-    local: LocalEngineSchema.prefault({}),
-    /** Free-form labels stored with the run. */
-    labels: z.record(z.string(), z.string()).default({}),
+    target: TargetSchema.prefault({}).describe('The server under test.'),
+    workload: WorkloadSchema.prefault({}).describe('What each request asks for.'),
+    load: LoadSchema.default({ type: 'closed-loop', concurrency: 1 }).describe('How requests are offered: a closed loop of users or an open-loop arrival process.'),
+    stop: StopSchema.prefault({}).describe('When the measured load ends.'),
+    warmupRequests: z.number().int().nonnegative().default(0).describe('Requests sent before the measurement (connections warm, caches primed); excluded from results.'),
+    timeouts: TimeoutsSchema.prefault({}).describe('Per-request timeouts; a request that passes one is a failure of that kind.'),
+    slo: SloSchema.prefault({}).describe('Latency bounds that decide which requests are good (goodput) and the run-level SLO verdict.'),
+    out: z.string().default('tokenwatt-runs').describe('Directory summary.json and the report go to (a run-id subfolder is made inside).'),
+    store: z.string().optional().describe('SQLite file of the results store. Absent: the user\'s data directory.'),
+    meters: z.array(MeterSpecSchema).default([]).describe('Power meters read beside the load (issue 4).'),
+    boundary: BoundarySchema.optional().describe('Boundary the headline efficiency figures are reported at. Absent: the lowest boundary a meter reads (device without meters).'),
+    idleS: z.number().nonnegative().default(0).describe('Seconds of idle power measured before the load starts (0 = none).'),
+    attribution: AttributionSchema.prefault({}).describe('How energy is carried from one boundary to the next (host share, PSU, PDU, PUE, provisioned power).'),
+    cost: CostSchema.optional().describe('Cost model (issue 5).'),
+    local: LocalEngineSchema.prefault({}).describe('The embedded engine started when target.endpoint is absent.'),
+    maxErrorRate: z.number().min(0).max(1).default(DEFAULT_MAX_ERROR_RATE).describe('Largest share (0..1) of measured requests that may fail; above it the run is `invalid` and the CLI exits 6.'),
+    labels: z.record(z.string(), z.string()).default({}).describe('Free-form labels stored with the run.'),
   })
   .superRefine((c, ctx) => {
     if (c.stop.requests === undefined && c.stop.durationS === undefined) {

@@ -26,67 +26,42 @@ const nonNeg = z.number().nonnegative()
 const share = z.number().min(0).max(1)
 
 export const OwnCostSchema = z.strictObject({
-  /** Server capex (accelerators + host + chassis) per accelerator, USD. */
-  serverCapexUsdPerAccelerator: nonNeg.optional(),
-  /** Network and storage capex as a share of server capex (0.1 = +10 %). */
-  networkStorageShare: share.optional(),
-  /** Or as USD per accelerator (added to the share). */
-  networkStorageUsdPerAccelerator: nonNeg.optional(),
-  /** Facility (power, cooling, shell) capex per kW of provisioned IT power, USD/kW. */
-  facilityCapexUsdPerKw: nonNeg.optional(),
-  /** Depreciation life of the IT equipment, years. */
-  depreciationYears: z.number().positive().max(50).optional(),
-  /** Depreciation life of the facility, years. */
-  facilityLifeYears: z.number().positive().max(60).optional(),
-  /** Annual cost of capital (0.08 = 8 %/yr), used in the capital recovery factor. */
-  costOfCapital: z.number().min(0).max(1).optional(),
-  /** Maintenance and support per year as a share of IT capex (0.03 = 3 %/yr). */
-  maintenanceSharePerYear: share.optional(),
-  /** Software licences per accelerator-year, USD. */
-  softwareUsdPerAcceleratorYear: nonNeg.optional(),
-  /** Colocation rent per kW of provisioned IT power per month, USD. */
-  colocationUsdPerKwMonth: nonNeg.optional(),
+  serverCapexUsdPerAccelerator: nonNeg.optional().describe('Server capex (accelerators + host + chassis) per accelerator, USD.'),
+  networkStorageShare: share.optional().describe('Network and storage capex as a share of server capex (0.1 = +10 %).'),
+  networkStorageUsdPerAccelerator: nonNeg.optional().describe('Or as USD per accelerator (added to the share).'),
+  facilityCapexUsdPerKw: nonNeg.optional().describe('Facility (power, cooling, shell) capex per kW of provisioned IT power, USD/kW.'),
+  depreciationYears: z.number().positive().max(50).optional().describe('Depreciation life of the IT equipment, years.'),
+  facilityLifeYears: z.number().positive().max(60).optional().describe('Depreciation life of the facility, years.'),
+  costOfCapital: z.number().min(0).max(1).optional().describe('Annual cost of capital (0.08 = 8 %/yr), used in the capital recovery factor.'),
+  maintenanceSharePerYear: share.optional().describe('Maintenance and support per year as a share of IT capex (0.03 = 3 %/yr).'),
+  softwareUsdPerAcceleratorYear: nonNeg.optional().describe('Software licences per accelerator-year, USD.'),
+  colocationUsdPerKwMonth: nonNeg.optional().describe('Colocation rent per kW of provisioned IT power per month, USD.'),
 })
 
 export const RentCostSchema = z.strictObject({
-  /** Rental price per accelerator-hour, USD. Absent: the preset's price for `tier`. */
-  usdPerAcceleratorHour: nonNeg.optional(),
-  /** Whether the rental price includes electricity (usual for cloud); when false, energy is added. */
-  energyIncluded: z.boolean().optional(),
-  /** Which preset price to use: market rental, or the owner's all-in TCO per accelerator-hour. */
-  tier: z.enum(['market', 'owner-tco']).optional(),
+  usdPerAcceleratorHour: nonNeg.optional().describe('Rental price per accelerator-hour, USD. Absent: the preset\'s price for `tier`.'),
+  energyIncluded: z.boolean().optional().describe('Whether the rental price includes electricity (usual for cloud); when false, energy is added.'),
+  tier: z.enum(['market', 'owner-tco']).optional().describe('Which preset price to use: market rental, or the owner\'s all-in TCO per accelerator-hour.'),
 })
 
 export const PriceSchema = z.strictObject({
-  /** Selling price per million output tokens, USD (for revenue and margin). */
-  usdPerMillionOutputTokens: nonNeg.optional(),
-  /** Selling price per million input tokens, USD. */
-  usdPerMillionInputTokens: nonNeg.optional(),
+  usdPerMillionOutputTokens: nonNeg.optional().describe('Selling price per million output tokens, USD (for revenue and margin).'),
+  usdPerMillionInputTokens: nonNeg.optional().describe('Selling price per million input tokens, USD.'),
 })
 
 export const CostSchema = z.strictObject({
-  /** Accelerator preset: power figures and typical prices with sources; any value can be overridden. */
-  preset: z.enum(PRESET_IDS).optional(),
-  /** Accelerators serving the endpoint during the run (throughput is divided by this). */
-  accelerators: z.number().int().positive().optional(),
-  /** own: capex + opex; rent: $/accelerator-hour. Absent: rent when a rental price is known and no capex is given. */
-  mode: z.enum(['own', 'rent']).optional(),
+  preset: z.enum(PRESET_IDS).optional().describe('Accelerator preset: power figures and typical prices with sources; any value can be overridden.'),
+  accelerators: z.number().int().positive().optional().describe('Accelerators serving the endpoint during the run (throughput is divided by this).'),
+  mode: z.enum(['own', 'rent']).optional().describe('own: capex + opex; rent: $/accelerator-hour. Absent: rent when a rental price is known and no capex is given.'),
   own: OwnCostSchema.optional(),
   rent: RentCostSchema.optional(),
-  /** Electricity price at the facility meter, USD/kWh. */
-  usdPerKwh: nonNeg.optional(),
-  /** Facility overhead multiplier applied when no facility-level power was measured or modelled. */
-  pue: z.number().min(1).max(5).optional(),
-  /** Share of wall-clock hours the deployment serves at the measured throughput (idle the rest). */
-  utilization: z.number().gt(0).max(1).optional(),
-  /** Idle power per accelerator at the boundary of the power used (W), when the run measured none. */
-  idleWPerAccelerator: nonNeg.optional(),
-  /** All-in provisioned IT power per accelerator (chip + its share of host, NICs, switches), kW. */
-  provisionedKwPerAccelerator: z.number().positive().optional(),
-  /** Accelerator nameplate (TDP), W. */
-  nameplateWPerAccelerator: z.number().positive().optional(),
-  /** Input price ÷ output price, for the break-even price pair. */
-  inputOutputPriceRatio: z.number().min(0).max(10).optional(),
+  usdPerKwh: nonNeg.optional().describe('Electricity price at the facility meter, USD/kWh.'),
+  pue: z.number().min(1).max(5).optional().describe('Facility overhead multiplier applied when no facility-level power was measured or modelled.'),
+  utilization: z.number().gt(0).max(1).optional().describe('Share of wall-clock hours the deployment serves at the measured throughput (idle the rest).'),
+  idleWPerAccelerator: nonNeg.optional().describe('Idle power per accelerator at the boundary of the power used (W), when the run measured none.'),
+  provisionedKwPerAccelerator: z.number().positive().optional().describe('All-in provisioned IT power per accelerator (chip + its share of host, NICs, switches), kW.'),
+  nameplateWPerAccelerator: z.number().positive().optional().describe('Accelerator nameplate (TDP), W.'),
+  inputOutputPriceRatio: z.number().min(0).max(10).optional().describe('Input price ÷ output price, for the break-even price pair.'),
   price: PriceSchema.optional(),
 })
 export type CostConfigInput = z.input<typeof CostSchema>

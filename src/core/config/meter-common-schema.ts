@@ -5,24 +5,11 @@ export const BoundarySchema = z.enum(['device', 'node', 'rack', 'facility'])
 
 /** Keys every meter kind accepts. Spread into each kind's strictObject. */
 export const meterCommon = {
-  /** Name of the meter in the run (default: its kind, numbered when a kind repeats). */
-  id: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').optional(),
-  /** Sampling period (ms). Each kind has its own default (see the adapters' README). */
-  periodMs: z.number().positive().max(3_600_000).optional(),
-  /** Override the meter's relative accuracy (0.02 = ±2 % of reading). */
-  accuracyRel: z.number().min(0).max(1).optional(),
-  /** Override the meter's absolute accuracy per channel (W). */
-  accuracyW: z.number().nonnegative().optional(),
-  /**
-   * Meters at the same boundary and in the same group measure the same equipment (the best one is
-   * used, the others cross-check it); meters in different groups add up (e.g. the A and B feeds of
-   * a server). Default: one group per boundary; at `device`, channels (GPU UUIDs) decide instead.
-   */
-  group: z.string().min(1).optional(),
-  /**
-   * This meter reads only part of its boundary (e.g. `cpu+dram`): it feeds the host-overhead model
-   * instead of standing for the whole boundary. RAPL at `node` is a component by default.
-   */
-  component: z.string().min(1).optional(),
+  id: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').optional().describe('Name of the meter in the run (default: its kind, numbered when a kind repeats).'),
+  periodMs: z.number().positive().max(3_600_000).optional().describe('Sampling period (ms). Each kind has its own default (see the adapters\' README).'),
+  accuracyRel: z.number().min(0).max(1).optional().describe('Override the meter\'s relative accuracy (0.02 = ±2 % of reading).'),
+  accuracyW: z.number().nonnegative().optional().describe('Override the meter\'s absolute accuracy per channel (W).'),
+  group: z.string().min(1).optional().describe('Meters at the same boundary and in the same group measure the same equipment (the best one is used, the others cross-check it); meters in different groups add up (e.g. the A and B feeds of a server). Default: one group per boundary; at `device`, channels (GPU UUIDs) decide instead.'),
+  component: z.string().min(1).optional().describe('This meter reads only part of its boundary (e.g. `cpu+dram`): it feeds the host-overhead model instead of standing for the whole boundary. RAPL at `node` is a component by default.'),
 }
 

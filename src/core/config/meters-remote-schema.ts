@@ -40,8 +40,7 @@ const index = z.number().int().positive()
 const common = {
   ...meterCommon,
   boundary: BoundarySchema.optional(),
-  /** Per-request timeout (ms). */
-  timeoutMs: z.number().positive().max(120_000).default(5_000),
+  timeoutMs: z.number().positive().max(120_000).default(5_000).describe('Per-request timeout (ms).'),
 }
 
 /**
@@ -57,12 +56,9 @@ export const RemoteTlsSchema = z
       .transform((s) => s.replace(/^sha256[:/ ]?/i, '').replace(/[:\s]/g, '').toUpperCase())
       .pipe(z.string().regex(/^[0-9A-F]{64}$/, 'must be a SHA-256 fingerprint: 64 hex digits, colons optional'))
       .optional(),
-    /** PEM file of the CA (or the self-signed certificate itself) to trust for this target. */
-    caFile: z.string().min(1).optional(),
-    /** Name to verify the certificate against, when the URL holds an IP address. */
-    servername: z.string().min(1).optional(),
-    /** Turn certificate verification off for this target. Credentials may then reach an impostor. */
-    insecure: z.boolean().default(false),
+    caFile: z.string().min(1).optional().describe('PEM file of the CA (or the self-signed certificate itself) to trust for this target.'),
+    servername: z.string().min(1).optional().describe('Name to verify the certificate against, when the URL holds an IP address.'),
+    insecure: z.boolean().default(false).describe('Turn certificate verification off for this target. Credentials may then reach an impostor.'),
   })
   .refine((t) => !(t.insecure && (t.fingerprint256 !== undefined || t.caFile !== undefined)), {
     message: 'insecure cannot be combined with fingerprint256 or caFile',
@@ -81,28 +77,17 @@ export const RedfishMeterSchema = z.strictObject({
   kind: z.literal('redfish'),
   ...common,
   periodMs: z.number().min(100).default(2_000),
-  /** Service address (`https://host[:port]`); the service root is `/redfish/v1`. */
-  url: z.url({ protocol: /^https?$/, error: 'must be an https URL such as https://10.0.0.5' }),
-  /** User name; absent: read from `userEnv`. */
-  user: z.string().min(1).optional(),
+  url: z.url({ protocol: /^https?$/, error: 'must be an https URL such as https://10.0.0.5' }).describe('Service address (`https://host[:port]`); the service root is `/redfish/v1`.'),
+  user: z.string().min(1).optional().describe('User name; absent: read from `userEnv`.'),
   userEnv: envName.default('TOKENWATT_REDFISH_USER'),
   passwordEnv: envName.default('TOKENWATT_REDFISH_PASSWORD'),
-  /** `session` logs in once (X-Auth-Token) and logs out on stop; `basic` sends credentials each request. */
-  auth: z.enum(['session', 'basic', 'none']).default('session'),
+  auth: z.enum(['session', 'basic', 'none']).default('session').describe('`session` logs in once (X-Auth-Token) and logs out on stop; `basic` sends credentials each request.'),
   tls: RemoteTlsSchema.default({ insecure: false }),
   source: RedfishSourceSchema.default('auto'),
-  /** Chassis ids to read; absent: every top-level chassis (not contained by another). */
-  chassis: z.array(z.string().min(1)).optional(),
-  /** Rack PDU id (`/redfish/v1/PowerEquipment/RackPDUs/{id}`); absent: the first one. */
-  pdu: z.string().min(1).optional(),
-  /** Outlet ids to read on the PDU (e.g. the ones feeding this server); absent: the PDU's mains. */
-  outlets: z.array(z.string().min(1)).optional(),
-  /**
-   * Energy counters: `auto` uses EnergyJoules / EnergyWh sensors as counters and integrates power
-   * where only EnergykWh exists (too coarse for a benchmark window); `counter` also uses EnergykWh;
-   * `power` never uses counters.
-   */
-  energy: z.enum(['auto', 'counter', 'power']).default('auto'),
+  chassis: z.array(z.string().min(1)).optional().describe('Chassis ids to read; absent: every top-level chassis (not contained by another).'),
+  pdu: z.string().min(1).optional().describe('Rack PDU id (`/redfish/v1/PowerEquipment/RackPDUs/{id}`); absent: the first one.'),
+  outlets: z.array(z.string().min(1)).optional().describe('Outlet ids to read on the PDU (e.g. the ones feeding this server); absent: the PDU\'s mains.'),
+  energy: z.enum(['auto', 'counter', 'power']).default('auto').describe('Energy counters: `auto` uses EnergyJoules / EnergyWh sensors as counters and integrates power where only EnergykWh exists (too coarse for a benchmark window); `counter` also uses EnergykWh; `power` never uses counters.'),
 })
 export type RedfishMeterOptions = z.output<typeof RedfishMeterSchema>
 
@@ -136,18 +121,14 @@ export const SnmpMeterSchema = z
     host: z.string().min(1),
     port: z.number().int().min(1).max(65_535).default(161),
     version: z.enum(['2c', '3']).default('2c'),
-    /** v2c community; absent variable: `public`. */
-    communityEnv: envName.default('TOKENWATT_SNMP_COMMUNITY'),
+    communityEnv: envName.default('TOKENWATT_SNMP_COMMUNITY').describe('v2c community; absent variable: `public`.'),
     v3: SnmpV3UserSchema.optional(),
-    /** PDU / unit index in a daisy chain; default the first: 1, or Eaton's strapping index 0. */
-    unit: z.number().int().nonnegative().optional(),
-    /** Inlet / input cord index. */
-    inlet: index.default(1),
+    unit: z.number().int().nonnegative().optional().describe('PDU / unit index in a daisy chain; default the first: 1, or Eaton\'s strapping index 0.'),
+    inlet: index.default(1).describe('Inlet / input cord index.'),
     what: z.enum(['inlet', 'phases', 'outlets']).optional(),
     outlets: z.array(index).min(1).optional(),
     phases: z.array(index).min(1).optional(),
-    /** `auto`: counters at ≤1 Wh resolution; `counter`: any energy meter; `power`: never. */
-    energy: z.enum(['auto', 'counter', 'power']).default('auto'),
+    energy: z.enum(['auto', 'counter', 'power']).default('auto').describe('`auto`: counters at ≤1 Wh resolution; `counter`: any energy meter; `power`: never.'),
   })
   .superRefine((o, ctx) => {
     if (o.version === '3' && o.v3 === undefined) ctx.addIssue({ code: 'custom', path: ['v3'], message: 'version 3 needs a v3 user ({ name, level, ... })' })
@@ -174,28 +155,19 @@ export const PrometheusMeterSchema = z
   .strictObject({
     kind: z.literal('prometheus'),
     ...common,
-    /** Live poll period (ms); also the step for expressions that are not bare selectors. */
-    periodMs: z.number().min(100).default(5_000),
+    periodMs: z.number().min(100).default(5_000).describe('Live poll period (ms); also the step for expressions that are not bare selectors.'),
     url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:9090' }),
     preset: PrometheusPresetSchema.default('dcgm'),
-    /** Label matchers added to the preset's selectors, e.g. `{Hostname="gpu-node-01"}`. */
-    selector: z.string().regex(/^\{.*\}$/s, 'must be label matchers in braces, e.g. {instance="node1:9400"}').optional(),
-    /** Power query (custom preset, or to override the preset's). */
-    power: z.strictObject({ query: z.string().min(1), unit: PowerUnitSchema }).optional(),
-    /** Cumulative energy query (a counter). */
-    energy: z.strictObject({ query: z.string().min(1), unit: EnergyUnitSchema }).optional(),
-    /** Channel name from labels: `{UUID}`, `{instance}/{gpu}`; default: the preset's. */
-    channel: z.string().min(1).optional(),
-    /** Bearer token from this variable. */
-    bearerTokenEnv: envName.optional(),
-    /** Basic auth user and password variable. */
-    basicUser: z.string().min(1).optional(),
+    selector: z.string().regex(/^\{.*\}$/s, 'must be label matchers in braces, e.g. {instance="node1:9400"}').optional().describe('Label matchers added to the preset\'s selectors, e.g. `{Hostname="gpu-node-01"}`.'),
+    power: z.strictObject({ query: z.string().min(1), unit: PowerUnitSchema }).optional().describe('Power query (custom preset, or to override the preset\'s).'),
+    energy: z.strictObject({ query: z.string().min(1), unit: EnergyUnitSchema }).optional().describe('Cumulative energy query (a counter).'),
+    channel: z.string().min(1).optional().describe('Channel name from labels: `{UUID}`, `{instance}/{gpu}`; default: the preset\'s.'),
+    bearerTokenEnv: envName.optional().describe('Bearer token from this variable.'),
+    basicUser: z.string().min(1).optional().describe('Basic auth user and password variable.'),
     basicPasswordEnv: envName.optional(),
     tls: RemoteTlsSchema.default({ insecure: false }),
-    /** Most time to wait after stop for the scrape that covers the window's end (ms). */
-    settleMaxMs: z.number().nonnegative().default(60_000),
-    /** Use the counter (`auto`: when the preset/config has one), or only power. */
-    use: z.enum(['auto', 'counter', 'power']).default('auto'),
+    settleMaxMs: z.number().nonnegative().default(60_000).describe('Most time to wait after stop for the scrape that covers the window\'s end (ms).'),
+    use: z.enum(['auto', 'counter', 'power']).default('auto').describe('Use the counter (`auto`: when the preset/config has one), or only power.'),
   })
   .superRefine((o, ctx) => {
     if (o.preset === 'custom' && o.power === undefined && o.energy === undefined)

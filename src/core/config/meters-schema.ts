@@ -21,10 +21,8 @@ export const NvmlMeterSchema = z.strictObject({
   ...meterCommon,
   boundary: BoundarySchema.default('device'),
   devices: DevicesSchema,
-  /** Path of libnvidia-ml (default: env TOKENWATT_NVML_LIBRARY, else `libnvidia-ml.so.1`). */
-  library: z.string().min(1).optional(),
-  /** Power scope of the field values: `gpu` (board) or `module` (GPU + Grace CPU on superchips). */
-  scope: z.enum(['gpu', 'module']).default('gpu'),
+  library: z.string().min(1).optional().describe('Path of libnvidia-ml (default: env TOKENWATT_NVML_LIBRARY, else `libnvidia-ml.so.1`).'),
+  scope: z.enum(['gpu', 'module']).default('gpu').describe('Power scope of the field values: `gpu` (board) or `module` (GPU + Grace CPU on superchips).'),
 })
 
 export const NvidiaSmiMeterSchema = z.strictObject({
@@ -32,13 +30,8 @@ export const NvidiaSmiMeterSchema = z.strictObject({
   ...meterCommon,
   boundary: BoundarySchema.default('device'),
   devices: DevicesSchema,
-  /** The nvidia-smi executable (default: `nvidia-smi` on PATH). */
-  binary: z.string().min(1).default('nvidia-smi'),
-  /**
-   * Which power column to integrate. `power.draw` is a 1-s average on Ampere+ (shifted by half a
-   * second), `power.draw.instant` an instant reading (driver 530+).
-   */
-  field: z.enum(['power.draw', 'power.draw.instant', 'power.draw.average']).default('power.draw.instant'),
+  binary: z.string().min(1).default('nvidia-smi').describe('The nvidia-smi executable (default: `nvidia-smi` on PATH).'),
+  field: z.enum(['power.draw', 'power.draw.instant', 'power.draw.average']).default('power.draw.instant').describe('Which power column to integrate. `power.draw` is a 1-s average on Ampere+ (shifted by half a second), `power.draw.instant` an instant reading (driver 530+).'),
 })
 
 export const AmdSmiMeterSchema = z.strictObject({
@@ -47,79 +40,60 @@ export const AmdSmiMeterSchema = z.strictObject({
   boundary: BoundarySchema.default('device'),
   devices: DevicesSchema,
   binary: z.string().min(1).default('amd-smi'),
-  /** `watch`: one long-lived `amd-smi metric -w` process; `poll`: one process per sample (costly). */
-  mode: z.enum(['watch', 'poll']).default('watch'),
+  mode: z.enum(['watch', 'poll']).default('watch').describe('`watch`: one long-lived `amd-smi metric -w` process; `poll`: one process per sample (costly).'),
 })
 
 export const RaplMeterSchema = z.strictObject({
   kind: z.literal('rapl'),
   ...meterCommon,
   boundary: BoundarySchema.default('node'),
-  /** Zone names (`package-0`, `dram`, `psys`, `core`); absent: every package and dram zone. */
-  zones: z.array(z.string().min(1)).optional(),
-  /** The powercap root (tests point it at a temp tree). */
-  root: z.string().min(1).default('/sys/class/powercap'),
+  zones: z.array(z.string().min(1)).optional().describe('Zone names (`package-0`, `dram`, `psys`, `core`); absent: every package and dram zone.'),
+  root: z.string().min(1).default('/sys/class/powercap').describe('The powercap root (tests point it at a temp tree).'),
 })
 
 export const IpmiMeterSchema = z.strictObject({
   kind: z.literal('ipmi'),
   ...meterCommon,
   boundary: BoundarySchema.default('node'),
-  /** `ipmitool` (`dcmi power reading`), `freeipmi` (`ipmi-dcmi`), or whichever is on PATH. */
-  tool: z.enum(['auto', 'ipmitool', 'freeipmi']).default('auto'),
-  /** Executable path override (default: the tool's name on PATH). */
-  binary: z.string().min(1).optional(),
-  /** BMC host for out-of-band reads (absent: in-band via /dev/ipmi0, root). */
-  host: z.string().min(1).optional(),
+  tool: z.enum(['auto', 'ipmitool', 'freeipmi']).default('auto').describe('`ipmitool` (`dcmi power reading`), `freeipmi` (`ipmi-dcmi`), or whichever is on PATH.'),
+  binary: z.string().min(1).optional().describe('Executable path override (default: the tool\'s name on PATH).'),
+  host: z.string().min(1).optional().describe('BMC host for out-of-band reads (absent: in-band via /dev/ipmi0, root).'),
   user: z.string().min(1).optional(),
-  /** Name of the environment variable holding the BMC password (never the password itself). */
-  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('IPMI_PASSWORD'),
-  /** ipmitool interface for out-of-band reads. */
-  interface: z.enum(['lanplus', 'lan']).default('lanplus'),
+  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').default('IPMI_PASSWORD').describe('Name of the environment variable holding the BMC password (never the password itself).'),
+  interface: z.enum(['lanplus', 'lan']).default('lanplus').describe('ipmitool interface for out-of-band reads.'),
 })
 
 export const FileMeterSchema = z.strictObject({
   kind: z.literal('file'),
   ...meterCommon,
   boundary: BoundarySchema.default('node'),
-  /** CSV (header row) or JSONL file written by any meter (a wall power analyser, a logger). */
-  path: z.string().min(1),
+  path: z.string().min(1).describe('CSV (header row) or JSONL file written by any meter (a wall power analyser, a logger).'),
   format: z.enum(['auto', 'csv', 'jsonl']).default('auto'),
-  /** Column names; absent: detected by name (time/timestamp, watts/power_w, energy_j/joules/wh/kwh). */
-  timeColumn: z.string().min(1).optional(),
+  timeColumn: z.string().min(1).optional().describe('Column names; absent: detected by name (time/timestamp, watts/power_w, energy_j/joules/wh/kwh).'),
   powerColumn: z.string().min(1).optional(),
   energyColumn: z.string().min(1).optional(),
-  /** Column naming the channel (one series per value), e.g. an outlet or GPU id. */
-  channelColumn: z.string().min(1).optional(),
-  /** Unit of the time column: `auto` detects epoch s/ms/µs/ns by magnitude and ISO 8601 strings. */
-  timeUnit: z.enum(['auto', 'iso', 's', 'ms', 'us', 'ns']).default('auto'),
-  /** Unit of the energy column when its name does not say (`J`, `Wh`, `kWh`). */
-  energyUnit: z.enum(['J', 'Wh', 'kWh']).optional(),
-  /** The logger's clock minus this machine's (ms), when known: subtracted from the file's times. */
-  clockOffsetMs: z.number().default(0),
-  /** Averaging window of each power reading (ms), when the logger averages (0 = instant). */
-  averagingWindowMs: z.number().nonnegative().default(0),
+  channelColumn: z.string().min(1).optional().describe('Column naming the channel (one series per value), e.g. an outlet or GPU id.'),
+  timeUnit: z.enum(['auto', 'iso', 's', 'ms', 'us', 'ns']).default('auto').describe('Unit of the time column: `auto` detects epoch s/ms/µs/ns by magnitude and ISO 8601 strings.'),
+  energyUnit: z.enum(['J', 'Wh', 'kWh']).optional().describe('Unit of the energy column when its name does not say (`J`, `Wh`, `kWh`).'),
+  clockOffsetMs: z.number().default(0).describe('The logger\'s clock minus this machine\'s (ms), when known: subtracted from the file\'s times.'),
+  averagingWindowMs: z.number().nonnegative().default(0).describe('Averaging window of each power reading (ms), when the logger averages (0 = instant).'),
 })
 
 export const EstimateMeterSchema = z.strictObject({
   kind: z.literal('estimate'),
   ...meterCommon,
   boundary: BoundarySchema.default('node'),
-  /** Whose CPU time drives the model: a process id, `self` (this process, e.g. the embedded engine), or absent for the whole machine. */
-  pid: z.union([z.literal('self'), z.number().int().positive()]).optional(),
-  /** Declared power of the machine idle and fully busy (W): the model interpolates by CPU use. */
-  idleW: z.number().nonnegative(),
+  pid: z.union([z.literal('self'), z.number().int().positive()]).optional().describe('Whose CPU time drives the model: a process id, `self` (this process, e.g. the embedded engine), or absent for the whole machine.'),
+  idleW: z.number().nonnegative().describe('Declared power of the machine idle and fully busy (W): the model interpolates by CPU use.'),
   maxW: z.number().positive(),
-  /** Cores that `maxW` corresponds to (default: this machine's logical cores). */
-  cores: z.number().int().positive().optional(),
+  cores: z.number().int().positive().optional().describe('Cores that `maxW` corresponds to (default: this machine\'s logical cores).'),
 }).refine((s) => s.maxW >= s.idleW, { message: 'maxW must be at least idleW', path: ['maxW'] })
 
 export const MockMeterSchema = z.strictObject({
   kind: z.literal('mock'),
   ...meterCommon,
   boundary: BoundarySchema.default('device'),
-  /** Base URL of the mock engine (default: the run's mock engine). Polls `{url}/tokenwatt/power`. */
-  url: z.url({ protocol: /^https?$/ }).optional(),
+  url: z.url({ protocol: /^https?$/ }).optional().describe('Base URL of the mock engine (default: the run\'s mock engine). Polls `{url}/tokenwatt/power`.'),
 })
 
 export const MeterSpecSchema = z.discriminatedUnion('kind', [
@@ -203,7 +177,7 @@ function ranged(def: Ranged, bounds: { min: number; max: number }) {
     .union([
       n.transform((value) => ({ value, low: value, high: value })),
       z
-        .strictObject({ value: n, low: n.optional(), high: n.optional() })
+        .strictObject({ value: n.describe('The assumed value.'), low: n.optional().describe('Low end of its range (default: value).'), high: n.optional().describe('High end of its range (default: value).') })
         .transform((r) => ({ value: r.value, low: r.low ?? r.value, high: r.high ?? r.value })),
     ])
     .refine((r) => r.low <= r.value && r.value <= r.high, { message: 'needs low <= value <= high' })
@@ -239,18 +213,13 @@ export const ATTRIBUTION_DEFAULTS = {
 export const AttributionSchema = z.strictObject({
   host: z
     .strictObject({
-      /** `auto`: CPU + DRAM measured by a RAPL (component) meter when one runs, else `share`. */
-      source: z.enum(['auto', 'rapl', 'share']).default('auto'),
-      /** All non-accelerator node power as a share of accelerator power (used without RAPL). */
-      shareOfDevice: ranged(ATTRIBUTION_DEFAULTS.hostShareOfDevice, { min: 0, max: 10 }),
-      /** Components RAPL does not see, as a share of (accelerators + CPU + DRAM). */
-      otherShare: ranged(ATTRIBUTION_DEFAULTS.hostOtherShare, { min: 0, max: 10 }),
-      /** Fixed watts added per node on top of the shares (e.g. a known baseboard floor). */
-      fixedW: z.number().nonnegative().default(0),
+      source: z.enum(['auto', 'rapl', 'share']).default('auto').describe('`auto`: CPU + DRAM measured by a RAPL (component) meter when one runs, else `share`.'),
+      shareOfDevice: ranged(ATTRIBUTION_DEFAULTS.hostShareOfDevice, { min: 0, max: 10 }).describe('All non-accelerator node power as a share of accelerator power (used without RAPL).'),
+      otherShare: ranged(ATTRIBUTION_DEFAULTS.hostOtherShare, { min: 0, max: 10 }).describe('Components RAPL does not see, as a share of (accelerators + CPU + DRAM).'),
+      fixedW: z.number().nonnegative().default(0).describe('Fixed watts added per node on top of the shares (e.g. a known baseboard floor).'),
     })
     .prefault({}),
-  /** AC-to-DC efficiency of the node's power supplies (applied when the node is modelled). */
-  psuEfficiency: ranged(ATTRIBUTION_DEFAULTS.psuEfficiency, { min: 0.05, max: 1 }),
+  psuEfficiency: ranged(ATTRIBUTION_DEFAULTS.psuEfficiency, { min: 0.05, max: 1 }).describe('AC-to-DC efficiency of the node\'s power supplies (applied when the node is modelled).'),
   rack: z
     .strictObject({
       networkShare: ranged(ATTRIBUTION_DEFAULTS.rackNetworkShare, { min: 0, max: 10 }),
@@ -260,23 +229,15 @@ export const AttributionSchema = z.strictObject({
   facility: z
     .strictObject({
       pue: ranged(ATTRIBUTION_DEFAULTS.pue, { min: 1, max: 5 }),
-      /**
-       * Green Grid PUE category: 1 = IT measured at the UPS output (PDU losses count as IT, so the
-       * rack figure is multiplied); 2/3 = at the PDU output / equipment input (PDU losses are already
-       * in the PUE overhead, so they are taken out before multiplying: never counted twice).
-       */
-      pueCategory: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(1),
+      pueCategory: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(1).describe('Green Grid PUE category: 1 = IT measured at the UPS output (PDU losses count as IT, so the rack figure is multiplied); 2/3 = at the PDU output / equipment input (PDU losses are already in the PUE overhead, so they are taken out before multiplying: never counted twice).'),
     })
     .prefault({}),
   /** Provisioned power for tokens/s per provisioned MW. Absent: accelerators' enforced power caps. */
   provisioned: z
     .strictObject({
-      /** Per accelerator (nameplate TDP or the cap you run at), W. */
-      perDeviceW: z.number().positive().optional(),
-      /** Accelerators counted (default: the channels the device meters saw). */
-      devices: z.number().int().positive().optional(),
-      /** Provisioned power of the node (nameplate, e.g. DGX H100 10,200 W), W. */
-      nodeW: z.number().positive().optional(),
+      perDeviceW: z.number().positive().optional().describe('Per accelerator (nameplate TDP or the cap you run at), W.'),
+      devices: z.number().int().positive().optional().describe('Accelerators counted (default: the channels the device meters saw).'),
+      nodeW: z.number().positive().optional().describe('Provisioned power of the node (nameplate, e.g. DGX H100 10,200 W), W.'),
       rackW: z.number().positive().optional(),
       facilityW: z.number().positive().optional(),
     })

@@ -88,6 +88,10 @@ export function renderHtml(model: ReportModel, charts: readonly RenderedChart[])
   const statusClass = model.run.status === 'complete' ? 'badge' : 'badge bad'
   const warnings = model.warnings.length > 0 ? `<section class="warnings" id="warnings"><h2>Warnings (${model.warnings.length})</h2><ul>${model.warnings.map((w) => `<li>${e(w)}</li>`).join('')}</ul></section>` : ''
   const hasCost = model.cost !== null
+  const invalid =
+    model.run.validity === 'invalid'
+      ? `<section class="warnings" id="invalid"><h2>Invalid run: do not quote these figures</h2><ul>${model.run.invalidReasons.map((r) => `<li>${e(r)}</li>`).join('')}</ul></section>\n`
+      : ''
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -103,9 +107,9 @@ export function renderHtml(model: ReportModel, charts: readonly RenderedChart[])
 <header>
 <h1>${e(model.title)}</h1>
 <p>${e(model.subtitle)}</p>
-<div class="meta"><span class="${statusClass}">${e(model.run.status)}</span>run ${e(model.run.id)} · tokenwatt ${e(model.run.toolVersion)}</div>
+<div class="meta"><span class="${statusClass}">${e(model.run.status)}</span>${model.run.validity === 'invalid' ? '<span class="badge bad">invalid</span>' : ''}run ${e(model.run.id)} · tokenwatt ${e(model.run.toolVersion)}</div>
 </header>
-${warnings}
+${invalid}${warnings}
 <section class="cards" id="headline">
 ${model.headline.map(card).join('\n')}
 </section>

@@ -57,6 +57,9 @@ export interface ReportModel {
   readonly run: {
     readonly id: string
     readonly status: string
+    /** `invalid` when too many requests failed to quote the figures (null for runs before the verdict existed). */
+    readonly validity: 'valid' | 'invalid' | null
+    readonly invalidReasons: readonly string[]
     readonly startedAt: string
     readonly endedAt: string
     readonly model: string
@@ -355,6 +358,8 @@ export function buildReportModel(summary: RunSummary, requests: readonly Request
     run: {
       id: summary.id,
       status: summary.status,
+      validity: summary.validity?.verdict ?? null,
+      invalidReasons: summary.validity?.reasons ?? [],
       startedAt: summary.startedAt,
       endedAt: summary.endedAt,
       model: t.model,
