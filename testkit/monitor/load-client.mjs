@@ -1,4 +1,5 @@
 // Production-like traffic from another process: `node load-client.mjs BASE_URL CONCURRENCY DURATION_MS MAX_TOKENS`
+/* global fetch */
 // keeps CONCURRENCY streamed chat completions in flight against an OpenAI-compatible server for
 // DURATION_MS, reading every byte, and prints `{"requests":N,"errors":M}` when done. The monitor under
 // test never sees these requests: it only reads the server's /metrics.
