@@ -123,3 +123,25 @@ test('mapping: presets, overrides and custom', () => {
   const c = resolveMapping({ preset: 'custom', mapping: { outputTokens: 'my_tokens_total', running: 'my_running' } })
   assert.deepEqual([c.outputTokens.metric, c.inputTokens, c.running, c.ttft], ['my_tokens_total', null, 'my_running', null])
 })
+
+test('monitor metrics in the registry point at paths a monitor summary has', async () => {
+  const { BUILTIN_METRICS } = await import('../../src/core/metrics/builtin.js')
+  const { monitorSummary } = await import('../../src/core/monitor/monitor-summary.js')
+  const { AttributionSchema } = await import('../../src/core/config/meters-schema.js')
+  const s = new MonitorState(SERVER_PRESETS.vllm)
+  s.ingest(0, [scrape('a', 0)])
+  s.ingest(1e9, [scrape('a', 100)])
+  const totals = windowTotals(s.allTicks(), null)
+  assert.ok(totals)
+  const summary = monitorSummary({
+    id: 'm', startedAt: '', endedAt: '', status: 'complete', toolVersion: '0', config: { attribution: AttributionSchema.parse({}), boundary: undefined, cost: undefined },
+    configForRecord: {}, endpoint: 'http://x/metrics', model: 'm', server: 'vLLM', totals, targets: s.targets(), samples: [], meters: [], epochWallMs: null,
+    capacity: { runId: 'b', outputTokensPerS: 200 }, warnings: [],
+  })
+  assert.equal(summary.throughput.outputTokensPerS, 100)
+  assert.equal(summary.monitor?.utilization, 0.5)
+  for (const m of BUILTIN_METRICS.filter((d) => d.summaryPath.startsWith('monitor.'))) {
+    const v = m.summaryPath.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], summary)
+    assert.notEqual(v, undefined, `${m.id} -> ${m.summaryPath}`)
+  }
+})
