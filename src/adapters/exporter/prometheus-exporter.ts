@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { ConfigError } from '../../core/errors.js'
 import type { MonitorSnapshot } from '../../core/monitor/monitor-snapshot.js'
+import type { MeterInfo } from '../../core/ports.js'
+import type { PowerSample, RequestRecord } from '../../core/records.js'
+import type { RunSummary } from '../../core/summary.js'
 import { LATENCY_KINDS } from '../../core/monitor/server-presets.js'
 
 /**
@@ -28,6 +31,9 @@ export const EXPORTED_METRICS = {
   scrapeErrorsTotal: 'tokenwatt_server_scrape_errors_total',
   counterResetsTotal: 'tokenwatt_server_counter_resets_total',
   alertFiring: 'tokenwatt_alert_firing',
+  energyJoulesTotal: 'tokenwatt_energy_joules_total',
+  benchRequestsTotal: 'tokenwatt_bench_requests_total',
+  benchOutputTokensTotal: 'tokenwatt_bench_output_tokens_total',
 } as const
 
 export class PrometheusExporter {
@@ -37,6 +43,7 @@ export class PrometheusExporter {
   private readonly c: Record<string, Counter>
   /** Counter values already exported, per label set, so a new snapshot adds only the increase. */
   private readonly exported = new Map<string, number>()
+  private readonly lastSample = new Map<string, PowerSample>()
 
   constructor(readonly labels: Readonly<Record<string, string>> = {}) {
     const gauge = (name: string, help: string, labelNames: string[]): Gauge => new Gauge({ name, help, labelNames, registers: [this.registry] })
@@ -62,6 +69,9 @@ export class PrometheusExporter {
       inp: counter(M.inputTokensTotal, 'Input tokens the servers counted since the monitor started (resets handled).', []),
       err: counter(M.scrapeErrorsTotal, 'Failed scrapes of the replica.', ['target']),
       rst: counter(M.counterResetsTotal, 'Counter resets seen on the replica (restarts).', ['target']),
+      energy: counter(M.energyJoulesTotal, "Energy each meter channel read since tokenwatt started (J): counter differences where the source has one, else trapezoids of its power readings.", ['meter', 'channel', 'boundary']),
+      breq: counter(M.benchRequestsTotal, 'Requests a running bench finished, by outcome (ok or the error kind).', ['outcome']),
+      btok: counter(M.benchOutputTokensTotal, 'Output tokens of the requests a running bench finished.', []),
     }
     if (Object.keys(labels).length > 0) this.registry.setDefaultLabels({ ...labels })
   }
@@ -69,7 +79,7 @@ export class PrometheusExporter {
   /** Replaces the exported figures with a new snapshot's. */
   publish(s: MonitorSnapshot): void {
     const { g } = this
-    for (const k of ['tpj', 'jpt', 'tps', 'perMw', 'usd', 'bw', 'util', 'idle', 'lat', 'pw'] as const) g[k]?.reset()
+    for (const k of ['tpj', 'jpt', 'tps', 'perMw', 'usd', 'bw', 'util', 'idle', 'lat'] as const) g[k]?.reset()
     const set = (gauge: Gauge | undefined, labels: Record<string, string>, v: number | null): void => {
       if (gauge && v !== null && Number.isFinite(v)) gauge.set(labels, v)
     }
@@ -92,7 +102,6 @@ export class PrometheusExporter {
         set(g.lat, { metric: kind, quantile: '0.99', window: w.window }, q.p99Ms === null ? null : q.p99Ms / 1000)
       }
     }
-    for (const p of s.power) set(g.pw, { meter: p.meter, channel: p.channel, boundary: p.boundary }, p.powerW)
     if (s.running !== null) g.run?.set(s.running)
     for (const t of s.targets) {
       g.up?.set({ target: t.target }, t.up ? 1 : 0)
@@ -103,6 +112,45 @@ export class PrometheusExporter {
     this.advance('inp', {}, s.inputTokensTotal)
     g.alert?.reset()
     for (const a of s.alerts) g.alert?.set({ alert: a.rule, state: a.state }, a.state === 'firing' ? 1 : 0)
+  }
+
+  /** Every meter sample as it comes: the channel's power gauge and its energy counter. */
+  observeSample(s: PowerSample, info: MeterInfo): void {
+    const labels = { meter: s.meterId, channel: s.channel, boundary: info.boundary }
+    if (s.powerW !== null && Number.isFinite(s.powerW)) this.g.pw?.set(labels, s.powerW)
+    const key = `${s.meterId}\u0000${s.channel}`
+    const prev = this.lastSample.get(key)
+    this.lastSample.set(key, s)
+    if (!prev) {
+      this.c.energy?.inc(labels, 0)
+      return
+    }
+    let joules = 0
+    if (s.energyJ !== null && prev.energyJ !== null && s.energyJ >= prev.energyJ) joules = s.energyJ - prev.energyJ
+    else if (s.powerW !== null && prev.powerW !== null && s.atNs > prev.atNs) joules = ((s.powerW + prev.powerW) / 2) * ((s.atNs - prev.atNs) / 1e9)
+    if (joules > 0 && Number.isFinite(joules)) this.c.energy?.inc(labels, joules)
+  }
+
+  /** A finished request of a running bench. */
+  observeRequest(r: RequestRecord): void {
+    if (r.phase !== 'measure') return
+    this.c.breq?.inc({ outcome: r.error === null ? 'ok' : r.error.kind })
+    if (r.error === null && r.outputTokens !== null) this.c.btok?.inc(r.outputTokens)
+  }
+
+  /** A finished bench's headline figures, as window="run". */
+  publishSummary(s: RunSummary): void {
+    const b = s.efficiency?.boundary ?? s.power?.boundary ?? 'none'
+    const set = (gauge: Gauge | undefined, labels: Record<string, string>, v: number | null | undefined): void => {
+      if (gauge && v !== null && v !== undefined && Number.isFinite(v)) gauge.set(labels, v)
+    }
+    set(this.g.tpj, { boundary: b, window: 'run' }, s.efficiency?.outputTokensPerJoule)
+    set(this.g.jpt, { boundary: b, window: 'run' }, s.efficiency?.joulesPerOutputToken)
+    set(this.g.tps, { window: 'run' }, s.throughput.outputTokensPerS)
+    set(this.g.perMw, { boundary: b, window: 'run', basis: 'measured' }, s.efficiency?.outputTokensPerSPerMW)
+    set(this.g.perMw, { boundary: b, window: 'run', basis: 'provisioned' }, s.efficiency?.outputTokensPerSPerProvisionedMW)
+    set(this.g.usd, { window: 'run' }, s.cost?.usdPerMillionOutputTokens)
+    set(this.g.bw, { boundary: b, window: 'run' }, s.power?.avgW)
   }
 
   /** Starts serving GET /metrics on host:port (port 0: any free one); returns the URL. */

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
 import { PrometheusExporter } from '../../adapters/exporter/prometheus-exporter.js'
 import { createMeters } from '../../adapters/meters/index.js'
+import { tapMeter } from '../../adapters/meters/tap-meter.js'
 import { PrometheusSeriesSource } from '../../adapters/monitor/prometheus-source.js'
 import { DirectScrapeSource } from '../../adapters/monitor/scrape-source.js'
 import { openStore } from '../../adapters/store/sqlite-store.js'
@@ -42,9 +43,9 @@ export async function runMonitorFromConfig(
     config.source.type === 'prometheus'
       ? new PrometheusSeriesSource(config.source.url, config.source.selector, mapping, clock, config.scrapeTimeoutMs)
       : new DirectScrapeSource(config.source.urls, mapping, clock, config.scrapeTimeoutMs)
-  const meters = createMeters(config.meters, { env: host.env, clock })
   const runId = newRunId(clock.wallMs())
   const exporter = config.exporter !== undefined ? new PrometheusExporter({ run_kind: 'monitor' }) : null
+  const meters = createMeters(config.meters, { env: host.env, clock }).map((m) => (exporter ? tapMeter(m, (s, info) => exporter.observeSample(s, info)) : m))
   let exporterUrl: string | null = null
   const line = new MonitorLine(host.stderr, options.progress !== false)
   try {
