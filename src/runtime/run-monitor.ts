@@ -136,10 +136,11 @@ export async function runMonitor(config: MonitorConfig, deps: MonitorDeps): Prom
       }
       const oneMinute = lastWindows[0]
       for (const t of trackers) {
+        const wasFiring = t.state === 'firing'
         const change = t.evaluate(r.atNs, oneMinute ? alertValue(t.rule.figure, oneMinute) : null)
-        if (change === 'firing' || (change === 'ok' && t.state === 'ok')) {
-          deps.events.emit({ type: 'warning', message: `alert ${change === 'firing' ? 'FIRING' : 'ok'}: ${t.rule.text} (now ${t.value === null ? 'n/a' : t.value.toPrecision(4)})` })
-        }
+        const now = t.value === null ? 'n/a' : t.value.toPrecision(4)
+        if (change === 'firing') deps.events.emit({ type: 'warning', message: `alert FIRING: ${t.rule.text} (now ${now})` })
+        else if (change !== null && wasFiring) deps.events.emit({ type: 'info', message: `alert resolved (${change}): ${t.rule.text} (now ${now})` })
       }
       deps.onSnapshot?.(snapshot(deps.runId, r.atNs, lastWindows, latest, deps.meters, state, trackers))
       if (clock.nowNs() >= endNs) break
