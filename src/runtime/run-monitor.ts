@@ -111,7 +111,7 @@ export async function runMonitor(config: MonitorConfig, deps: MonitorDeps): Prom
   }
 
   const started: PowerMeter[] = []
-  let status: RunSummary['status'] = 'complete'
+  const status: RunSummary['status'] = 'complete'
   let lastWindows: WindowFigures[] = []
   try {
     for (const m of deps.meters) {
@@ -145,7 +145,7 @@ export async function runMonitor(config: MonitorConfig, deps: MonitorDeps): Prom
       deps.onSnapshot?.(snapshot(deps.runId, r.atNs, lastWindows, latest, deps.meters, state, trackers))
       if (clock.nowNs() >= endNs) break
     }
-    if (signal.aborted) status = 'interrupted'
+    // Ctrl-C is how a monitor session without --duration ends: the session is complete up to then.
   } catch (e) {
     for (const m of started) await m.stop().catch(() => undefined)
     store.finishRun(deps.runId, 'failed', null)

@@ -145,3 +145,39 @@ test('no replica answering is a one-line preflight error with a hint', async () 
   assert.match(run.stderr, /hint:/)
   assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace')
 })
+
+test('Ctrl-C ends a session without --duration: summary written, exit 0', async () => {
+  const mock = await startMockServer({ port: 0, ttftMs: 5, itlMs: 2 })
+  try {
+    const load = generateLoad(mock.baseUrl, 2, 2500, 16)
+    const ac = new AbortController()
+    setTimeout(() => ac.abort(), 1800)
+    const run = await runCli(['monitor', '--server-metrics', `${mock.url}/metrics`, '--interval', '0.3s', '--out', dir, '--store', join(dir, 'tw4.db'), '--json'], { cwd: dir, signal: ac.signal })
+    await load
+    assert.equal(run.code, 0, run.stderr)
+    const s = JSON.parse(run.stdout) as RunSummary
+    assert.equal(s.status, 'complete')
+    assert.ok(s.window.durationS > 1 && s.window.durationS < 2.5, `${s.window.durationS} s`)
+    assert.ok(s.tokens.output > 0)
+    assert.equal(s.power, null, 'no meter: power is null, with a warning saying why')
+    assert.ok(s.warnings.some((w) => w.includes('no power meter')))
+  } finally {
+    await mock.close()
+  }
+})
+
+test('bad monitor input is one line with a hint: both sources, custom without a mapping, a bad alert', async () => {
+  const both = await runCli(['monitor', '--server-metrics', 'http://127.0.0.1:9/metrics', '--prometheus', 'http://127.0.0.1:9'], { cwd: dir })
+  assert.equal(both.code, 2)
+  assert.match(both.stderr, /cannot be combined/)
+  const custom = await runCli(['monitor', '--server-metrics', 'http://127.0.0.1:9/metrics', '--preset', 'custom'], { cwd: dir })
+  assert.equal(custom.code, 2)
+  assert.match(custom.stderr, /mapping\.outputTokens: preset custom needs mapping\.outputTokens/)
+  const alert = await runCli(['monitor', '--server-metrics', 'http://127.0.0.1:9/metrics', '--alert', 'tokens_per_watt < 2', '--store', join(dir, 'tw5.db')], { cwd: dir })
+  assert.equal(alert.code, 2)
+  assert.match(alert.stderr, /unknown figure tokens_per_watt/)
+  const none = await runCli(['monitor'], { cwd: dir })
+  assert.equal(none.code, 2)
+  assert.match(none.stderr, /no servers to watch/)
+  for (const r of [both, custom, alert, none]) assert.doesNotMatch(r.stderr, /\n\s+at /)
+})

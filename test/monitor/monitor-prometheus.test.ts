@@ -96,6 +96,9 @@ test('monitor through a real Prometheus, exporter scraped by it, every Grafana p
     assert.ok((s.efficiency?.outputTokensPerSPerProvisionedMW ?? 0) > 0, 'provisioned basis from --device-watts')
     assert.ok((s.cost?.usdPerMillionOutputTokens ?? 0) > 0)
     const util = (s.monitor as { utilization: number | null }).utilization
+    const cmp = await runCli(['compare', benchId, s.id, '--store', store], { cwd: dir })
+    assert.equal(cmp.code, 0, cmp.stderr)
+    assert.ok(cmp.stdout.includes(s.id.slice(0, 8)) || cmp.stdout.includes(s.id), 'compare lists the monitor session beside the bench')
     assert.ok(util !== null && util > 0 && util < 1.5, `utilisation ${util} of the bench's capacity`)
   } finally {
     await prom.close()
