@@ -123,16 +123,25 @@ export async function runMonitor(config: MonitorConfig, deps: MonitorDeps): Prom
     const first = await source.round()
     ingest(first.atNs, first.scrapes)
     let next = startNs
+    let allRefreshedNs = startNs
     while (!signal.aborted) {
       next = Math.min(next + sToNs(config.intervalS), endNs)
       await clock.sleepUntil(next, signal)
       if (signal.aborted) break
       const r = await source.round()
       ingest(r.atNs, r.scrapes)
+      const previous = lastWindows
       lastWindows = []
       for (const w of MONITOR_WINDOWS) {
+        // The since-start window re-reads every sample; past an hour it is refreshed once a minute.
+        const stale = previous.find((p) => p.window === w.name)
+        if (w.lengthS === null && stale && r.atNs - startNs > 3600e9 && r.atNs - allRefreshedNs < 60e9) {
+          lastWindows.push(stale)
+          continue
+        }
         const s = summarize(w.lengthS, 'complete')
         if (s) lastWindows.push(windowFigures(w.name, s.totals, s.summary))
+        if (w.lengthS === null) allRefreshedNs = r.atNs
       }
       const oneMinute = lastWindows[0]
       for (const t of trackers) {

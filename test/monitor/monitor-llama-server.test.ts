@@ -20,7 +20,7 @@ if (SKIP) process.stderr.write(`\n*** test/monitor/monitor-llama-server.test.ts 
 
 const LOAD_CLIENT = fileURLToPath(new URL('../../testkit/monitor/load-client.mjs', import.meta.url))
 
-test('monitor --preset llamacpp against the embedded llama-server under load from another process: every token counted, tokens/J = tokens ÷ trace energy (1 %)', { skip: SKIP, timeout: 120_000 }, async () => {
+test('monitor --preset llamacpp against the embedded llama-server under load from another process: every token counted, tokens/J = tokens ÷ trace energy (1 %)', { skip: SKIP, timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tw-monitor-llama-'))
   const engine = await startLocalEngine({ engine: 'llama-server', size: 'tiny', parallel: 2, ctx: 1024, cacheDir: defaultCacheDir() })
   // The mock's power trace stands in for the accelerator's meter (an exact energy counter).
@@ -64,6 +64,7 @@ test('monitor --preset llamacpp against the embedded llama-server under load fro
     const energyJ = at(epoch + s.window.endS * 1000) - at(epoch + s.window.startS * 1000)
     const expected = load.completionTokens / energyJ
     const got = s.efficiency?.outputTokensPerJoule ?? null
+    t.diagnostic(`window ${s.window.durationS.toFixed(2)} s: monitor ${s.tokens.output} tokens (client usage ${load.completionTokens}), ${got?.toFixed(4)} tok/J; trace ${energyJ.toFixed(1)} J → ${expected.toFixed(4)} tok/J`)
     assert.ok(got !== null && Math.abs(got - expected) / expected < 0.01, `tokens/J ${got} vs ${expected}`)
   } finally {
     clearInterval(poll)

@@ -47,7 +47,7 @@ before(() => {
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-test('monitor --preset vllm against the mock: tokens/J = server-counted tokens ÷ trace energy over the same window (1 %)', async () => {
+test('monitor --preset vllm against the mock: tokens/J = server-counted tokens ÷ trace energy over the same window (1 %)', async (t) => {
   const mock = await startMockServer({ port: 0, ttftMs: 20, itlMs: 4, power: { idleW: 80, perStreamW: 15 } })
   const trace = recordTrace(mock)
   try {
@@ -83,6 +83,7 @@ test('monitor --preset vllm against the mock: tokens/J = server-counted tokens �
     assert.ok(Math.abs(summary.tokens.output - tokens) / tokens < 0.01, `monitor counted ${summary.tokens.output}, the server wrote ${tokens}`)
     const expected = tokens / energyJ
     const got = summary.efficiency?.outputTokensPerJoule
+    t.diagnostic(`window ${summary.window.durationS.toFixed(2)} s: monitor ${summary.tokens.output} tokens, ${got?.toFixed(4)} tok/J; ground truth ${tokens} tokens / ${energyJ.toFixed(1)} J = ${expected.toFixed(4)} tok/J`)
     assert.ok(got !== null && got !== undefined && Math.abs(got - expected) / expected < 0.01, `tokens/J ${got} vs ${expected} (server tokens ÷ trace energy)`)
     assert.equal(summary.power?.boundary, 'device')
     assert.ok((summary.latency.ttftMs.p50 ?? 0) >= 20, 'TTFT percentiles from the server histogram (the mock waits 20 ms + prefill)')
