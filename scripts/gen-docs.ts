@@ -11,6 +11,8 @@ import { BenchConfigSchema } from '../src/core/config/bench-schema.js'
 import { BUILTIN_METRICS } from '../src/core/metrics/builtin.js'
 import { RunSummarySchema } from '../src/core/summary-schema.js'
 import { configMd } from './config-doc.js'
+import { MonitorConfigSchema } from '../src/core/config/monitor-schema.js'
+import { monitorMd } from './monitor-docs.js'
 
 const root = join(import.meta.dirname, '..')
 const check = process.argv.includes('--check')
@@ -67,6 +69,8 @@ const files: Record<string, string> = {
   'docs/cli.md': await cliMd(),
   'docs/schema/run.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/run.v1.json', ...z.toJSONSchema(RunSummarySchema, { io: 'output', unrepresentable: 'any' }) }, null, 2)}\n`,
   'docs/schema/bench-config.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/bench-config.json', ...benchConfigJsonSchema }, null, 2)}\n`,
+  'docs/monitor.md': monitorMd(),
+  'docs/schema/monitor-config.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/monitor-config.json', ...z.toJSONSchema(MonitorConfigSchema, { io: 'input', unrepresentable: 'any' }) }, null, 2)}\n`,
 }
 
 let stale = 0

@@ -5,6 +5,7 @@
  */
 import type { PowerSample, RequestRecord } from './records.js'
 import type { RunSummary } from './summary.js'
+import type { MonitorTick } from './monitor/monitor-state.js'
 
 export interface RunManifest {
   readonly id: string
@@ -42,6 +43,9 @@ export interface ResultsStore {
   getSummary(runId: string): RunSummary | null
   getRequests(runId: string): RequestRecord[]
   getPowerSamples(runId: string): PowerSample[]
+  /** A monitor session's scrape rounds (token increases, in-flight gauge, histogram increases), as they came. */
+  appendMonitorTicks(runId: string, ticks: readonly MonitorTick[]): void
+  getMonitorTicks(runId: string): MonitorTick[]
   /** Resolves a unique id prefix (or "latest") to the full id. */
   resolveRunId(idOrPrefix: string): string
   close(): void

@@ -41,7 +41,7 @@ export const RunSummarySchema = z
     tokens: z.looseObject({
       input: num,
       output: num,
-      source: z.enum(['server-usage', 'server-chunk-usage', 'client-count', 'mixed']),
+      source: z.enum(['server-usage', 'server-chunk-usage', 'client-count', 'mixed', 'server-counters']),
       inputPerRequest: StatsSchema,
       outputPerRequest: StatsSchema,
       targetInputMean: nnum,
@@ -114,5 +114,7 @@ export const RunSummarySchema = z
       .optional()
       .describe('invalid when more of the measured requests failed than maxErrorRate allows (--max-error-rate); absent in runs made before it existed'),
     warnings: z.array(z.string()),
+    kind: z.literal('monitor').optional().describe('absent for bench runs; monitor for a `tokenwatt monitor` session'),
+    monitor: z.looseObject({}).optional().describe("a monitor session's replicas, rolling windows, idle share, utilisation and alerts"),
   })
   .describe('One tokenwatt run: tokenwatt.run/v1. A figure that could not be measured is null with a warning saying why.')

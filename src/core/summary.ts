@@ -155,7 +155,8 @@ export interface RunSummary {
   readonly tokens: {
     readonly input: number
     readonly output: number
-    readonly source: TokenSource | 'mixed'
+    /** `server-counters`: a monitor session, from the servers' own /metrics counters. */
+    readonly source: TokenSource | 'mixed' | 'server-counters'
     readonly inputPerRequest: Stats
     readonly outputPerRequest: Stats
     readonly targetInputMean: number | null
@@ -211,4 +212,8 @@ export interface RunSummary {
     readonly reasons: readonly string[]
   }
   readonly warnings: readonly string[]
+  /** Absent for bench runs; `monitor` for a `tokenwatt monitor` session (issue 10). */
+  readonly kind?: 'monitor'
+  /** A monitor session's replicas, rolling windows, idle share, utilisation and alerts. */
+  readonly monitor?: Readonly<Record<string, unknown>>
 }

@@ -5,6 +5,7 @@ import { ConfigError, NotFoundError } from '../../core/errors.js'
 import type { PowerSample, RequestErrorKind, RequestRecord, TokenSource } from '../../core/records.js'
 import type { ResultsStore, RunManifest, StoredRunRow } from '../../core/store.js'
 import type { RunSummary } from '../../core/summary.js'
+import type { MonitorTick } from '../../core/monitor/monitor-state.js'
 
 /**
  * The embedded results store: one SQLite file (better-sqlite3, WAL). SQLite rather than DuckDB
@@ -61,6 +62,18 @@ CREATE TABLE IF NOT EXISTS power_samples (
   energy_j REAL
 );
 CREATE INDEX IF NOT EXISTS power_samples_run ON power_samples (run_id, at_ns);
+CREATE TABLE IF NOT EXISTS monitor_ticks (
+  run_id TEXT NOT NULL,
+  at_ns REAL NOT NULL,
+  output_tokens REAL NOT NULL,
+  input_tokens REAL NOT NULL,
+  running REAL,
+  targets_up INTEGER NOT NULL,
+  targets_down INTEGER NOT NULL,
+  resets INTEGER NOT NULL,
+  histograms_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS monitor_ticks_run ON monitor_ticks (run_id, at_ns);
 `
 
 interface RequestRow {
@@ -201,6 +214,31 @@ class SqliteStore implements ResultsStore {
       )
       .all(id)
       .map((s) => ({ meterId: s.meter_id, channel: s.channel, atNs: s.at_ns, sourceTimeMs: s.source_time_ms, powerW: s.power_w, energyJ: s.energy_j }))
+  }
+
+  appendMonitorTicks(runId: string, ticks: readonly MonitorTick[]): void {
+    if (ticks.length === 0) return
+    const insert = this.db.prepare('INSERT INTO monitor_ticks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.db.transaction(() => {
+      for (const t of ticks) {
+        // Histogram increases as [le, count] pairs; +Inf is written as null (JSON has no Infinity).
+        const h = Object.fromEntries(Object.entries(t.histograms).map(([k, m]) => [k, [...m].map(([le, c]) => [Number.isFinite(le) ? le : null, c])]))
+        insert.run(runId, t.atNs, t.outputTokens, t.inputTokens, t.running, t.targetsUp, t.targetsDown, t.resets, JSON.stringify(h))
+      }
+    })()
+  }
+
+  getMonitorTicks(runId: string): MonitorTick[] {
+    const id = this.resolveRunId(runId)
+    type Row = { at_ns: number; output_tokens: number; input_tokens: number; running: number | null; targets_up: number; targets_down: number; resets: number; histograms_json: string }
+    return this.db
+      .prepare<[string], Row>('SELECT * FROM monitor_ticks WHERE run_id = ? ORDER BY at_ns')
+      .all(id)
+      .map((r) => {
+        const h = JSON.parse(r.histograms_json) as Record<string, [number | null, number][]>
+        const map = (k: string): Map<number, number> => new Map((h[k] ?? []).map(([le, c]) => [le ?? Infinity, c]))
+        return { atNs: r.at_ns, outputTokens: r.output_tokens, inputTokens: r.input_tokens, running: r.running, targetsUp: r.targets_up, targetsDown: r.targets_down, resets: r.resets, histograms: { ttft: map('ttft'), itl: map('itl'), e2e: map('e2e') } }
+      })
   }
 
   close(): void {

@@ -9,10 +9,12 @@ import type { BenchConfig } from '../../core/config/bench-schema.js'
 import { ConfigError, ExitCode } from '../../core/errors.js'
 import { DatasetParseError, parseJsonlDataset, parseShareGptDataset, type DatasetItem } from '../../core/load/dataset.js'
 import { estimateCalibration } from '../../core/load/prompts.js'
-import type { EventSink } from '../../core/ports.js'
+import type { EventSink, MeterInfo } from '../../core/ports.js'
+import type { PowerSample } from '../../core/records.js'
 import { finishSummary } from '../../core/analysis/finish-summary.js'
 import { parseEndpointUrl } from '../../adapters/endpoints/base-url.js'
 import { createMeters } from '../../adapters/meters/index.js'
+import { tapMeter } from '../../adapters/meters/tap-meter.js'
 import { startLocalEngine } from '../../engines/local/index.js'
 import type { RunSummary } from '../../core/summary.js'
 import { runBenchmark } from '../../runtime/run-benchmark.js'
@@ -28,6 +30,8 @@ export interface BenchRunOptions {
   readonly progress?: boolean
   /** Extra sink for run events (e.g. the demo's own output). */
   readonly events?: EventSink
+  /** Sees every meter sample as it comes (the Prometheus exporter, issue 10). */
+  readonly onSample?: (sample: PowerSample, info: MeterInfo) => void
 }
 
 export interface BenchRunResult {
@@ -93,7 +97,8 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
   const storePath = config.store ? resolve(host.cwd, config.store) : defaultStorePath(host.env)
   const store = openStore(storePath)
   const runId = newRunId(clock.wallMs())
-  const meters = createMeters(config.meters, { env: host.env, clock, mockBaseUrl: rootUrl(endpoint) })
+  const tap = options.onSample
+  const meters = createMeters(config.meters, { env: host.env, clock, mockBaseUrl: rootUrl(endpoint) }).map((m) => (tap ? tapMeter(m, tap) : m))
   const progress = new ProgressLine(host.stderr, () => clock.nowNs(), config.stop.requests ?? null, config.stop.durationS ?? null, options.progress !== false)
   const events: EventSink = options.events
     ? { emit: (e) => (progress.emit(e), options.events?.emit(e)) }

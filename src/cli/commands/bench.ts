@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { PrometheusExporter } from '../../adapters/exporter/prometheus-exporter.js'
 import { BenchConfigSchema, type BenchConfig } from '../../core/config/bench-schema.js'
 import { ConfigError } from '../../core/errors.js'
 import { addBenchOptions, benchFlagsToConfig } from '../bench/bench-options.js'
@@ -36,12 +37,24 @@ export function registerBench(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'YAML config file (flags override it)')
     .option('--json', 'print summary.json to stdout instead of the table')
     .option('--no-progress', 'no live progress line')
+    .option('--exporter <[host:]port>', "serve the run's live series (power, requests, tokens) and final figures on /metrics for Prometheus (default host 127.0.0.1)")
   addBenchOptions(cmd)
   addMeterOptions(cmd)
   addCostOptions(cmd)
   cmd.action(async (opts: Record<string, unknown>, command: Command) => {
     const config = benchConfigFrom(opts, command, ctx)
-    const result = await runBenchFromConfig(config, ctx.host, { progress: opts.progress !== false })
+    const exporter = typeof opts.exporter === 'string' ? new PrometheusExporter({ run_kind: 'bench' }) : null
+    if (exporter) ctx.host.stderr.write(`exporter: ${await exporter.listen(opts.exporter as string)}\n`)
+    let result
+    try {
+      result = await runBenchFromConfig(config, ctx.host, {
+        progress: opts.progress !== false,
+        ...(exporter ? { events: { emit: (e) => e.type === 'request' && exporter.observeRequest(e.record) }, onSample: (s, info) => exporter.observeSample(s, info) } : {}),
+      })
+      exporter?.publishSummary(result.summary)
+    } finally {
+      await exporter?.close()
+    }
     const out = ctx.host.stdout
     if (opts.json === true) out.write(`${JSON.stringify(result.summary, null, 2)}\n`)
     else {

@@ -6,7 +6,8 @@ import type { RunSummary } from '../summary.js'
 import { analyzeEnergy } from './energy/analyze-energy.js'
 
 export interface FinishInput {
-  readonly config: BenchConfig
+  /** Only the energy and cost keys are read, so a monitor session's config fits too. */
+  readonly config: Pick<BenchConfig, 'boundary' | 'attribution' | 'cost'>
   readonly samples: readonly PowerSample[]
   readonly meters: readonly MeterInfo[]
   readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null

@@ -5,6 +5,7 @@ import { GroundTruthLog, type GroundTruthChunkKind, type GroundTruthOutcome, typ
 import type { MockConfig, MockFaultName } from './mock-config.js'
 import { countChatTokens, countTokens, messageText, outputTokenText, tokenIds, type MockMessage } from './mock-tokenizer.js'
 import { PowerTrace } from './power-trace.js'
+import { MockServerMetrics } from './server-metrics.js'
 import { TimerQueue } from './timer-queue.js'
 
 const MAX_BODY_BYTES = 32 << 20
@@ -46,6 +47,8 @@ class HttpProblem extends Error {
 export class MockEngine {
   readonly groundTruth: GroundTruthLog
   readonly power: PowerTrace
+  /** vLLM-named counters on GET /metrics, for `tokenwatt monitor` (issue 10). */
+  readonly serverMetrics: MockServerMetrics
   private readonly queue: TimerQueue
   private completions = 0
   private readonly open = new Set<ServerResponse>()
@@ -57,6 +60,7 @@ export class MockEngine {
     this.queue = new TimerQueue(clock)
     this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW)
     this.groundTruth = new GroundTruthLog(config.groundTruthLimit, config.groundTruthFile)
+    this.serverMetrics = new MockServerMetrics(config.models[0] ?? 'mock')
   }
 
   /** Stops every scheduled write and closes the log. Responses still open are destroyed. */
@@ -82,6 +86,10 @@ export class MockEngine {
       if (path === '/health') return sendJson(res, 200, { status: 'ok' })
       if (path === '/v1/models' || path === '/models') return sendJson(res, 200, this.modelList())
       if (path === '/tokenwatt/power') return sendJson(res, 200, this.power.read())
+      if (path === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(this.serverMetrics.render())
+        return
+      }
     }
     if (method === 'POST') {
       if (path === '/v1/chat/completions' || path === '/chat/completions') return this.completion(req, res, 'chat')
@@ -127,6 +135,7 @@ export class MockEngine {
     const plan = this.plan(api, body, receivedAtNs, receivedAtWallMs)
     this.groundTruth.add(plan.gt)
     this.power.streamStarted()
+    this.serverMetrics.running++
     this.open.add(res)
     let ended = false
     const end = (outcome: GroundTruthOutcome): void => {
@@ -135,6 +144,8 @@ export class MockEngine {
       plan.gt.outcome = outcome
       plan.gt.endedAtNs = this.clock.nowNs()
       this.power.streamEnded()
+      this.serverMetrics.running--
+      this.serverMetrics.finished((plan.gt.endedAtNs - plan.gt.receivedAtNs) / 1e9)
       this.open.delete(res)
       this.groundTruth.finished(plan.gt)
     }
@@ -245,6 +256,10 @@ export class MockEngine {
       const atNs = this.clock.nowNs()
       const atWallMs = this.clock.wallMs()
       res.write(text)
+      if (kind === 'content' && tokens > 0) {
+        if (gt.tokensSent === 0) this.serverMetrics.firstToken(plan.promptTokens, (atNs - gt.receivedAtNs) / 1e9)
+        this.serverMetrics.generationTokens += tokens
+      }
       gt.chunks.push({ kind, atNs, atWallMs, tokens })
       gt.tokensSent += tokens
     }
@@ -333,6 +348,8 @@ export class MockEngine {
       gt.headersAtNs = this.clock.nowNs()
       gt.headersAtWallMs = this.clock.wallMs()
       gt.tokensSent = plan.plannedTokens
+      this.serverMetrics.firstToken(plan.promptTokens, (gt.headersAtNs - gt.receivedAtNs) / 1e9)
+      this.serverMetrics.generationTokens += plan.plannedTokens
       gt.finishReason = plan.finishReason
       sendJson(res, 200, reply)
       end('complete')
