@@ -5,6 +5,7 @@
  */
 import type { Boundary, MeterKind } from './ports.js'
 import type { TokenSource } from './records.js'
+import type { TasksSection } from './analysis/analyze-tasks.js'
 
 export const RUN_SCHEMA = 'tokenwatt.run/v1'
 
@@ -202,5 +203,7 @@ export interface RunSummary {
   readonly power: PowerSection | null
   readonly efficiency: EfficiencySection | null
   readonly cost: CostSection | null
+  /** Session workloads only: per-task figures (each session is a task). */
+  readonly tasks?: TasksSection | null
   readonly warnings: readonly string[]
 }

@@ -10,6 +10,9 @@ import type { ResultsStore } from '../core/store.js'
 import type { RunSummary } from '../core/summary.js'
 import { sToNs } from '../core/units.js'
 import { calibrateTokens } from './calibrate.js'
+import { analyzeTasks, taskWarnings } from '../core/analysis/analyze-tasks.js'
+import { SessionWorkload } from '../core/load/sessions.js'
+import { runSessionLoad } from './run-sessions.js'
 
 export interface BenchDeps {
   readonly clock: Clock
@@ -65,6 +68,8 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   const { calibration, note } = await calibrateTokens(client, config)
   if (note) warnings.push(note)
   const workload = createWorkload(config, calibration, deps.dataset)
+  const sessionsCfg = config.workload.sessions
+  const sessions = sessionsCfg !== undefined ? new SessionWorkload(sessionsCfg, config.workload.seed, config.workload, calibration, config.target.api === 'chat') : null
 
   store.createRun({
     id: deps.runId,
@@ -148,7 +153,8 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
     deps.monitor?.start()
     events.emit({ type: 'phase', phase: 'measure', atNs: clock.nowNs() })
     const nextSeq = (): number => seq++
-    if (config.load.type === 'closed-loop') await closedLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
+    if (sessions !== null) dropped = (await runSessionLoad(config, sessions, deps, nextSeq, onRecord, inflight.signal)).droppedSessions
+    else if (config.load.type === 'closed-loop') await closedLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
     else dropped = await openLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
     monitorResult = deps.monitor?.stop() ?? null
     events.emit({ type: 'phase', phase: 'drain', atNs: clock.nowNs() })
@@ -174,7 +180,7 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
     toolVersion: deps.toolVersion,
     config,
     target: { endpoint: target.baseUrl, api: config.target.api, model: target.model, server: target.server },
-    workload: workload.description,
+    workload: sessions !== null ? sessions.description : workload.description,
     records,
     powerSamples: samples,
     meters: deps.meters.map((m) => m.info),
@@ -186,6 +192,18 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   })
   if (deps.configForRecord !== undefined) summary = { ...summary, config: deps.configForRecord }
   if (deps.enrich) summary = deps.enrich(summary, { samples, meters: deps.meters, idleWindowNs, records })
+  if (sessions !== null) {
+    const w = summary.window
+    const tasks = analyzeTasks({
+      records,
+      window: { startNs: sToNs(w.startS), endNs: sToNs(w.endS), durationS: w.durationS },
+      plan: (id) => sessions.plan(id),
+      slo: config.slo,
+      taskLatencyMs: sessions.config.taskLatencyMs ?? null,
+      summary,
+    })
+    summary = { ...summary, tasks, warnings: [...summary.warnings, ...taskWarnings(tasks)] }
+  }
   store.finishRun(deps.runId, status, summary)
   events.emit({ type: 'phase', phase: 'done', atNs: clock.nowNs() })
   return { summary, target, records, samples }

@@ -40,6 +40,14 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--shared-prefix <tokens>', path: 'workload.sharedPrefixTokens', description: 'tokens of a prefix shared by every prompt (prefix caching)', parse: nonNegativeInt },
   { flags: '--dataset <file>', path: 'workload.dataset.path', description: 'prompts from a JSONL or ShareGPT file' },
   { flags: '--dataset-format <fmt>', path: 'workload.dataset.format', description: 'format of --dataset', choices: ['jsonl', 'sharegpt'] },
+  { flags: '--sessions', path: 'workload.sessions', description: 'agentic sessions: the load counts sessions, each a multi-turn task (see --turns)', map: () => ({}) },
+  { flags: '--turns <dist>', path: 'workload.sessions.turns', description: 'sessions: turns per session, same forms as --input-tokens (implies --sessions)', parse: parseDistributionFlag },
+  { flags: '--turn-input-tokens <dist>', path: 'workload.sessions.input', description: 'sessions: new user tokens per turn (default --input-tokens)', parse: parseDistributionFlag },
+  { flags: '--think-time-ms <ms>', path: 'workload.sessions.thinkTimeMs', description: 'sessions: think/tool time between turns (ms, fixed)', parse: number },
+  { flags: '--system-prompt-tokens <n>', path: 'workload.sessions.systemPromptTokens', description: 'sessions: tokens of a system prompt shared by every session', parse: nonNegativeInt },
+  { flags: '--fan-out <every:k>', path: 'workload.sessions.fanOut', description: 'sessions: every Nth turn spawns k parallel sub-agent requests (e.g. 2:3)', parse: fanOutFlag },
+  { flags: '--session-count <n>', path: 'workload.sessions.count', description: 'sessions: how many sessions to run in all', parse: positiveInt },
+  { flags: '--task-slo-ms <ms>', path: 'workload.sessions.taskLatencyMs', description: 'sessions: task SLO bound on the whole task (first send to last token)', parse: positiveNumber },
   { flags: '--seed <n>', path: 'workload.seed', description: 'workload seed (same seed, same requests)', parse: nonNegativeInt },
   { flags: '--tokenizer <how>', path: 'workload.tokenizer', description: 'how prompt lengths are hit', choices: ['auto', 'server', 'probe', 'estimate'] },
   { flags: '--slo-ttft-ms <ms>', path: 'slo.ttftMs', description: 'SLO bound on TTFT per request', parse: positiveNumber },
@@ -72,6 +80,7 @@ export function benchFlagsToConfig(opts: Record<string, unknown>, cmd: Command):
     if (!name) continue
     const v = opts[name]
     if (v === undefined) continue
+    if (f.path === 'workload.sessions' && typeof (out.workload as Record<string, unknown> | undefined)?.sessions === 'object') continue
     setPath(out, f.path, f.map ? f.map(v) : v)
   }
   // --rate alone means an open loop (Poisson unless --arrival says otherwise); --concurrency a closed one.
@@ -81,6 +90,12 @@ export function benchFlagsToConfig(opts: Record<string, unknown>, cmd: Command):
     if (load.concurrency !== undefined && load.type === undefined) load.type = 'closed-loop'
   }
   return out
+}
+
+/** `--fan-out 2:3`: every 2nd turn fans out to 3 children. */
+function fanOutFlag(v: string): unknown {
+  const m = /^(\d+):(\d+)$/.exec(v.trim())
+  return m ? { every: Number(m[1]), children: Number(m[2]) } : v
 }
 
 /** The flag table, for docs. */

@@ -8,6 +8,7 @@ import { describe, EMPTY_STATS, percentileSorted } from './stats.js'
 import { effectiveChunkTokens, interTokenGapsNs, latencySamples, requestsEndedIn, requestTimings } from './request-metrics.js'
 import { countGood, hasSloBounds } from './slo.js'
 import { findSteadyWindow } from './steady-window.js'
+import { findSessionSteadyWindow } from './session-window.js'
 
 /** Everything the analysis needs, as plain data: a stored run can be re-analysed from the same inputs. */
 export interface AnalysisInput {
@@ -41,11 +42,14 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const measured = input.records.filter((r) => r.phase === 'measure')
   const warmup = input.records.length - measured.length
   const load = cfg.load
-  const win = findSteadyWindow({
-    records: measured,
-    loadType: load.type,
-    concurrency: load.type === 'closed-loop' ? load.concurrency : null,
-  })
+  const win =
+    cfg.workload.sessions !== undefined
+      ? findSessionSteadyWindow(measured, load.type === 'closed-loop' ? load.concurrency : null)
+      : findSteadyWindow({
+          records: measured,
+          loadType: load.type,
+          concurrency: load.type === 'closed-loop' ? load.concurrency : null,
+        })
   if (win.warning) warnings.push(win.warning)
   const durationNs = Math.max(0, win.endNs - win.startNs)
   const durationS = nsToS(durationNs)
@@ -189,6 +193,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
     power: null,
     efficiency: null,
     cost: null,
+    tasks: null,
     warnings,
   }
 }

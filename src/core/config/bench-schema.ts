@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { CostSchema } from './cost-schema.js'
 import { DistributionSchema } from './distribution.js'
 import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-schema.js'
+import { SessionsSchema } from './sessions-schema.js'
 
 /**
  * The one schema for `tokenwatt bench`: YAML files and CLI flags are merged as plain data and
@@ -46,6 +47,8 @@ export const WorkloadSchema = z
     /** Tokens of a prefix shared by every prompt (prefix-cache workloads). */
     sharedPrefixTokens: z.number().int().nonnegative().default(0),
     dataset: DatasetSchema.optional(),
+    /** Multi-turn agentic sessions (the load then counts sessions, see sessions-schema.ts). */
+    sessions: SessionsSchema.optional(),
     /** How prompt lengths are hit: the server's tokenize endpoint, probe requests, or a fixed estimate. */
     tokenizer: z.enum(['auto', 'server', 'probe', 'estimate']).default('auto'),
     /** Characters per token for the `estimate` tokenizer (and the fallback before calibration). */
@@ -135,11 +138,14 @@ export const BenchConfigSchema = z
     labels: z.record(z.string(), z.string()).default({}),
   })
   .superRefine((c, ctx) => {
-    if (c.stop.requests === undefined && c.stop.durationS === undefined) {
+    if (c.stop.requests === undefined && c.stop.durationS === undefined && c.workload.sessions?.count === undefined) {
       ctx.addIssue({ code: 'custom', path: ['stop'], message: 'give stop.requests or stop.durationS (--requests / --duration)' })
     }
     if (c.workload.sharedPrefixTokens > 0 && c.workload.dataset) {
       ctx.addIssue({ code: 'custom', path: ['workload', 'sharedPrefixTokens'], message: 'cannot be combined with a dataset' })
+    }
+    if (c.workload.sessions !== undefined && c.workload.dataset) {
+      ctx.addIssue({ code: 'custom', path: ['workload', 'sessions'], message: 'cannot be combined with a dataset (sessions make their own prompts)' })
     }
   })
 
