@@ -183,3 +183,40 @@ workload:
   for (const g of turns) assert.equal(g.cachedTokens, 0)
   assert.equal(s.tasks?.prefixHitShare, 0)
 })
+
+test('flags only, with a meter and a cost model: J/task and $/task follow the window figures exactly; task SLO counts good tasks', async () => {
+  const before = mock.groundTruth().length
+  const r = await runCli(
+    ['bench', '--endpoint', mock.baseUrl, '--sessions', '--turns', '3', '--session-count', '6', '--concurrency', '2', '--think-time-ms', '5', '--input-tokens', '20', '--output-tokens', '8',
+      '--meter', 'mock', '--boundary', 'device', '--usd-per-accelerator-hour', '2', '--accelerators', '1', '--slo-ttft-ms', '5000', '--task-slo-ms', '60000',
+      '--json', '--no-progress', '--store', join(dir, 'runs.db'), '--out', join(dir, 'out')],
+    { cwd: dir },
+  )
+  assert.equal(r.code, 0, r.stderr)
+  const s = JSON.parse(r.stdout) as RunSummary
+  const t = s.tasks!
+  assert.equal(mock.groundTruth().slice(before).filter((g) => g.headers?.['x-session-id'] !== undefined).length, 18)
+  assert.equal(t.completed, 6)
+  assert.ok(t.inWindow > 0, JSON.stringify(s.window))
+  assert.equal(t.boundary, 'device')
+  assert.ok(s.power?.energyJ != null && s.power.avgW != null)
+  assert.equal(t.joulesPerTask, s.power.energyJ / t.inWindow)
+  const cost = s.cost as unknown as { usdPerHourTotal: number; utilization: number }
+  assert.ok(Math.abs(t.usdPerTask! - cost.usdPerHourTotal / (t.tasksPerS! * 3600 * cost.utilization)) < 1e-15)
+  assert.equal(t.slo.attainment, 1, 'generous bounds: every task is good')
+  assert.equal(t.slo.goodTasksPerS, t.tasksPerS)
+  assert.ok(Math.abs(t.slo.goodTasksPerSPerMW! - t.slo.goodTasksPerS! / (s.power.avgW / 1e6)) < 1e-9)
+})
+
+test('an impossible task bound makes every task bad', async () => {
+  const r = await runCli(
+    ['bench', '--endpoint', mock.baseUrl, '--turns', '2', '--session-count', '2', '--concurrency', '1', '--think-time-ms', '20', '--task-slo-ms', '1',
+      '--json', '--no-progress', '--store', join(dir, 'runs.db'), '--out', join(dir, 'out')],
+    { cwd: dir },
+  )
+  assert.equal(r.code, 0, r.stderr)
+  const t = (JSON.parse(r.stdout) as RunSummary).tasks!
+  assert.equal(t.completed, 2)
+  assert.equal(t.slo.attainment, 0)
+  assert.equal(t.slo.goodTasksPerS, 0)
+})
