@@ -85,7 +85,8 @@ workload:
       // think time on the absolute clock: sent THINK_MS after the previous turn's last byte left the server
       const prevEnd = prev.chunks[prev.chunks.length - 1]!.atWallMs
       const gap = cur.receivedAtWallMs - prevEnd
-      assert.ok(gap >= THINK_MS - 1 && gap < THINK_MS + 60, `think gap ${gap} ms`)
+      // (the upper bound is loose: a shared CI machine may be slow to turn a response into the next send)
+      assert.ok(gap >= THINK_MS - 1 && gap < THINK_MS + 250, `think gap ${gap} ms`)
       // a cheaper prefill: first content − received = ttft + per-token prefill of the uncached tokens only
       const first = cur.chunks.find((c) => c.kind === 'content')!
       assert.ok(first.atWallMs - cur.receivedAtWallMs >= TTFT_MS + PREFILL_MS_PER_TOKEN * (cur.promptTokens - (cur.cachedTokens ?? 0)) - 1)

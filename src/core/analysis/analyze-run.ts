@@ -43,12 +43,13 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const warmup = input.records.length - measured.length
   const load = cfg.load
   const win =
-    cfg.workload.sessions !== undefined
+    cfg.workload.sessions !== undefined || measured.some((r) => r.sessionId !== undefined)
       ? findSessionSteadyWindow(measured, load.type === 'closed-loop' ? load.concurrency : null)
       : findSteadyWindow({
           records: measured,
-          loadType: load.type,
-          concurrency: load.type === 'closed-loop' ? load.concurrency : null,
+          // a trace is its own arrival process: judged as an open loop
+          loadType: cfg.workload.trace !== undefined ? 'constant' : load.type,
+          concurrency: load.type === 'closed-loop' && cfg.workload.trace === undefined ? load.concurrency : null,
         })
   if (win.warning) warnings.push(win.warning)
   const durationNs = Math.max(0, win.endNs - win.startNs)

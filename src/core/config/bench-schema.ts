@@ -3,6 +3,7 @@ import { CostSchema } from './cost-schema.js'
 import { DistributionSchema } from './distribution.js'
 import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-schema.js'
 import { SessionsSchema } from './sessions-schema.js'
+import { TraceSchema } from './trace-schema.js'
 
 /**
  * The one schema for `tokenwatt bench`: YAML files and CLI flags are merged as plain data and
@@ -49,6 +50,8 @@ export const WorkloadSchema = z
     dataset: DatasetSchema.optional(),
     /** Multi-turn agentic sessions (the load then counts sessions, see sessions-schema.ts). */
     sessions: SessionsSchema.optional(),
+    /** Replay a trace file at its own timestamps (replaces load:; see trace-schema.ts). */
+    trace: TraceSchema.optional(),
     /** How prompt lengths are hit: the server's tokenize endpoint, probe requests, or a fixed estimate. */
     tokenizer: z.enum(['auto', 'server', 'probe', 'estimate']).default('auto'),
     /** Characters per token for the `estimate` tokenizer (and the fallback before calibration). */
@@ -138,11 +141,14 @@ export const BenchConfigSchema = z
     labels: z.record(z.string(), z.string()).default({}),
   })
   .superRefine((c, ctx) => {
-    if (c.stop.requests === undefined && c.stop.durationS === undefined && c.workload.sessions?.count === undefined) {
+    if (c.stop.requests === undefined && c.stop.durationS === undefined && c.workload.sessions?.count === undefined && c.workload.trace === undefined) {
       ctx.addIssue({ code: 'custom', path: ['stop'], message: 'give stop.requests or stop.durationS (--requests / --duration)' })
     }
     if (c.workload.sharedPrefixTokens > 0 && c.workload.dataset) {
       ctx.addIssue({ code: 'custom', path: ['workload', 'sharedPrefixTokens'], message: 'cannot be combined with a dataset' })
+    }
+    if (c.workload.trace !== undefined && (c.workload.dataset || c.workload.sessions)) {
+      ctx.addIssue({ code: 'custom', path: ['workload', 'trace'], message: 'cannot be combined with a dataset or sessions (a trace brings its own requests)' })
     }
     if (c.workload.sessions !== undefined && c.workload.dataset) {
       ctx.addIssue({ code: 'custom', path: ['workload', 'sessions'], message: 'cannot be combined with a dataset (sessions make their own prompts)' })
