@@ -2,11 +2,12 @@
 // HTTP/SSE, its prefix cache on. Ordering, think time and fan-out are checked against the mock's ground
 // truth (what it received when), cached tokens exactly against its cache model.
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { openStore } from '../../src/adapters/store/sqlite-store.js'
+import { renderSummary } from '../../src/cli/render-summary.js'
 import type { RunSummary } from '../../src/core/summary.js'
 import { RunSummarySchema } from '../../src/core/summary-schema.js'
 import { startMockServer, type GroundTruthRecord, type MockServer } from '../../src/engines/mock/index.js'
@@ -207,6 +208,13 @@ test('flags only, with a meter and a cost model: J/task and $/task follow the wi
   assert.equal(t.slo.attainment, 1, 'generous bounds: every task is good')
   assert.equal(t.slo.goodTasksPerS, t.tasksPerS)
   assert.ok(Math.abs(t.slo.goodTasksPerSPerMW! - t.slo.goodTasksPerS! / (s.power.avgW / 1e6)) < 1e-9)
+
+  // the task view: terminal rows and the HTML report's cards, tables and task-latency curve
+  const text = renderSummary(s, 120)
+  assert.match(text, new RegExp(`energy/task @ device +│ ${t.joulesPerTask!.toFixed(2).replace('.', '\\.')} J/task`))
+  assert.match(text, /TTFT p50 by turn +│ 0: [\d.]+ ms \(\d+% cached\), 1: /)
+  const html = readFileSync(join(dir, 'out', s.id, 'report.html'), 'utf8')
+  for (const needle of ['<h2>Tasks</h2>', 'Tasks (sessions)', 'TTFT by turn index', 'Energy per task', 'Cost per task', 'Prefix-cache hit share', 'Task latency']) assert.ok(html.includes(needle), needle)
 })
 
 test('an impossible task bound makes every task bad', async () => {
