@@ -68,7 +68,7 @@ try {
       continue
     }
     const x = JSON.parse(line) as { rows: number; seconds: number; promptChars: number; maxRssMiB: number }
-    process.stdout.write(`${m.padEnd(11)} ${x.rows} rows in ${x.seconds.toFixed(1)} s (${(x.rows / x.seconds).toFixed(0)} rows/s, ${(x.promptChars / 2 ** 30).toFixed(1)} GiB of prompt text built), peak RSS ${x.maxRssMiB.toFixed(0)} MiB\n`)
+    process.stdout.write(`${m.padEnd(11)} ${x.rows} rows in ${x.seconds.toFixed(1)} s (${(x.rows / x.seconds).toFixed(0)} rows/s, ${(x.promptChars / 2 ** 20).toFixed(0)} MiB of prompt text built for 1 row in 100), peak RSS ${x.maxRssMiB.toFixed(0)} MiB\n`)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })
