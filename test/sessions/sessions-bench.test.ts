@@ -115,6 +115,11 @@ workload:
   }
   // task latency covers 4 turns and 3 think times
   assert.ok((s.tasks.latencyMs.min ?? 0) >= 3 * THINK_MS + 4 * TTFT_MS)
+
+  // verify reads task metrics from the registry like any other
+  const v = await runCli(['verify', s.id, '--store', join(dir, 'runs.db'), '--claim', 'prefix_hit_share >= 0.1', '--claim', 'task_latency_p50 <= 100000', '--json'], { cwd: dir })
+  assert.equal(v.code, 0, v.stderr)
+  assert.doesNotMatch(v.stdout, /"verdict": "fail"/i)
 })
 
 test('shared system prompt and fan-out: children go out together after the turn, their answers feed the next turn', async () => {
@@ -211,7 +216,7 @@ test('flags only, with a meter and a cost model: J/task and $/task follow the wi
 
   // the task view: terminal rows and the HTML report's cards, tables and task-latency curve
   const text = renderSummary(s, 120)
-  assert.match(text, new RegExp(`energy/task @ device +│ ${t.joulesPerTask!.toFixed(2).replace('.', '\\.')} J/task`))
+  assert.match(text, new RegExp(`energy/task @ device +│ ${t.joulesPerTask.toFixed(2).replace('.', '\\.')} J/task`))
   assert.match(text, /TTFT p50 by turn +│ 0: [\d.]+ ms \(\d+% cached\), 1: /)
   const html = readFileSync(join(dir, 'out', s.id, 'report.html'), 'utf8')
   for (const needle of ['<h2>Tasks</h2>', 'Tasks (sessions)', 'TTFT by turn index', 'Energy per task', 'Cost per task', 'Prefix-cache hit share', 'Task latency']) assert.ok(html.includes(needle), needle)
