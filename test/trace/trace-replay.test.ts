@@ -158,3 +158,14 @@ test('a Weka session trace replays as a session: order kept, each request think_
     assert.ok((list[2]!.cachedTokens ?? 0) > 0)
   }
 })
+
+test('a bad row stops the run before any load, with a one-line error naming the line', async () => {
+  const p = join(dir, 'bad.csv')
+  writeFileSync(p, 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,10,2\n2023-11-16 18:15:47.00,ten,2\n')
+  const before = mock.groundTruth().length
+  const r = await runCli(['bench', '--endpoint', mock.baseUrl, '--trace', p, '--trace-format', 'azure', '--no-progress', '--store', join(dir, 'runs.db'), '--out', join(dir, 'out')], { cwd: dir })
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /^error: workload\.trace: .*bad\.csv: line 3: ContextTokens must be a whole number/m)
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
+  assert.equal(mock.groundTruth().length, before, 'nothing was sent')
+})

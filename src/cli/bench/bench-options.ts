@@ -40,6 +40,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--shared-prefix <tokens>', path: 'workload.sharedPrefixTokens', description: 'tokens of a prefix shared by every prompt (prefix caching)', parse: nonNegativeInt },
   { flags: '--dataset <file>', path: 'workload.dataset.path', description: 'prompts from a JSONL or ShareGPT file' },
   { flags: '--dataset-format <fmt>', path: 'workload.dataset.format', description: 'format of --dataset', choices: ['jsonl', 'sharegpt'] },
+  // --sessions comes before the other session flags, so their paths land inside the object it sets
   { flags: '--sessions', path: 'workload.sessions', description: 'agentic sessions: the load counts sessions, each a multi-turn task (see --turns)', map: () => ({}) },
   { flags: '--turns <dist>', path: 'workload.sessions.turns', description: 'sessions: turns per session, same forms as --input-tokens (implies --sessions)', parse: parseDistributionFlag },
   { flags: '--turn-input-tokens <dist>', path: 'workload.sessions.input', description: 'sessions: new user tokens per turn (default --input-tokens)', parse: parseDistributionFlag },
@@ -87,7 +88,6 @@ export function benchFlagsToConfig(opts: Record<string, unknown>, cmd: Command):
     if (!name) continue
     const v = opts[name]
     if (v === undefined) continue
-    if (f.path === 'workload.sessions' && typeof (out.workload as Record<string, unknown> | undefined)?.sessions === 'object') continue
     setPath(out, f.path, f.map ? f.map(v) : v)
   }
   // --rate alone means an open loop (Poisson unless --arrival says otherwise); --concurrency a closed one.
