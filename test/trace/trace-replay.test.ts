@@ -165,7 +165,7 @@ test('a bad row stops the run before any load, with a one-line error naming the 
   const before = mock.groundTruth().length
   const r = await runCli(['bench', '--endpoint', mock.baseUrl, '--trace', p, '--trace-format', 'azure', '--no-progress', '--store', join(dir, 'runs.db'), '--out', join(dir, 'out')], { cwd: dir })
   assert.equal(r.code, 2)
-  assert.match(r.stderr, /^error: workload\.trace: .*bad\.csv: line 3: ContextTokens must be a whole number/m)
+  assert.match(r.stderr, /^tokenwatt: workload\.trace: .*bad\.csv: line 3: ContextTokens must be a whole number/m)
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
   assert.equal(mock.groundTruth().length, before, 'nothing was sent')
 })

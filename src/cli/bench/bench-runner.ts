@@ -144,7 +144,7 @@ async function openTrace(trace: TraceConfig, cwd: string): Promise<AsyncIterable
   try {
     await checkTraceFile(path, trace.format)
   } catch (e) {
-    if (e instanceof TraceParseError) throw new ConfigError(`workload.trace: ${trace.path}: ${e.message}`, { hint: `is it a ${trace.format} trace? see --trace-format and docs/cli.md` })
+    if (e instanceof TraceParseError) throw new ConfigError(`workload.trace: ${trace.path}: ${e.message}`, { hint: `is the file in the ${trace.format} format? see --trace-format and README.md (trace replay)` })
     const code = (e as NodeJS.ErrnoException).code
     throw new ConfigError(`workload.trace.path: cannot read ${trace.path}: ${code ?? (e as Error).message}`, { hint: 'check the path given to --trace' })
   }
