@@ -121,7 +121,10 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
       `the load generator may have been the limit: client CPU ${fmt(mon?.cpuUtilization, 2)} cores, event-loop delay p99 ${fmt(mon?.eventLoopDelayP99Ms, 1)} ms; latency may be overstated`,
     )
   }
-  if (input.droppedArrivals > 0) warnings.push(`${input.droppedArrivals} arrival(s) were dropped: more than load.maxConcurrency requests were in flight`)
+  if (input.droppedArrivals > 0) {
+    const what = cfg.workload.sessions !== undefined ? 'session arrival(s) were dropped: load.maxConcurrency sessions were in flight' : 'arrival(s) were dropped: more than load.maxConcurrency requests were in flight'
+    warnings.push(`${input.droppedArrivals} ${what}`)
+  }
   if (missingUsage > 0) warnings.push(`${missingUsage} request(s) had no server usage; their tokens were counted from content chunks`)
   if (ok.length === 0 && measured.length > 0) warnings.push('no request succeeded inside the window')
 
