@@ -53,6 +53,20 @@ export function renderSummary(s: RunSummary, width = 100): string {
       { 'cost / M tokens (blended)': `$${fmt(s.cost.usdPerMillionTokensBlended, 4)}` },
     )
   }
+  if (s.tasks) {
+    const tk = s.tasks
+    const at = tk.boundary ? ` @ ${tk.boundary}` : ''
+    const turns = tk.byTurn.map((b) => `${b.turn}: ${fmt(b.ttftMs.p50, 1)} ms${b.prefixHitShare !== null ? ` (${(b.prefixHitShare * 100).toFixed(0)}% cached)` : ''}`).join(', ')
+    k.push(
+      { tasks: `${tk.inWindow} in window (${tk.completed}/${tk.started} completed, ${tk.failed} failed, ${tk.incomplete} cut short); ${fmt(tk.tasksPerS, 3)} tasks/s` },
+      { [`energy/task${at}`]: tk.joulesPerTask === null ? 'n/a (no power meter)' : `${fmt(tk.joulesPerTask, 2)} J/task` },
+      { 'cost/task': tk.usdPerTask === null ? 'n/a (no cost model)' : `$${fmt(tk.usdPerTask, 6)}` },
+      { 'task latency (ms)': `${fmt(tk.latencyMs.p50, 1)} p50, ${fmt(tk.latencyMs.p90, 1)} p90, ${fmt(tk.latencyMs.max, 1)} max; ${fmt(tk.turnsPerTask.mean, 1)} turns, ${fmt(tk.inputTokensPerTask.mean, 0)} in / ${fmt(tk.outputTokensPerTask.mean, 0)} out tokens per task` },
+      { 'task SLO': tk.slo.attainment === null ? 'no bound set' : `${(tk.slo.attainment * 100).toFixed(1)}% attained, ${fmt(tk.slo.goodTasksPerS, 3)} good tasks/s${tk.slo.goodTasksPerSPerMW !== null ? `, ${fmtBig(tk.slo.goodTasksPerSPerMW)} per MW${at}` : ''}` },
+      { 'prefix-cache hits': tk.prefixHitShare === null ? 'n/a (server reported no cached tokens)' : `${(tk.prefixHitShare * 100).toFixed(1)}% of prompt tokens` },
+      { 'TTFT p50 by turn': turns || 'n/a' },
+    )
+  }
   k.push({ client: `${s.client.connectionsOpened} connections (connect mean ${fmt(s.client.connectMs.mean, 2)} ms), CPU ${fmt(s.client.cpuUtilization, 2)} cores${s.client.limitedByClient ? ' — CLIENT-LIMITED' : ''}` })
   lines.push(k.toString())
   const errs = Object.entries(s.requests.errorsByKind).filter(([, n]) => n > 0)

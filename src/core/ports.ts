@@ -30,6 +30,12 @@ export interface InferenceRequest {
   readonly messages: readonly ChatMessage[] | null
   readonly maxTokens: number | null
   readonly targetInputTokens: number | null
+  /** Keep the streamed content in `RequestRecord.responseText` (sessions carry it into the next turn). */
+  readonly captureText?: boolean
+  /** Extra headers for this request only (session affinity and correlation ids). */
+  readonly headers?: Readonly<Record<string, string>>
+  /** Session workloads: copied into the record (see RequestRecord.sessionId, turn, branch). */
+  readonly session?: { readonly sessionId: number; readonly turn: number; readonly branch: number }
 }
 
 export interface TargetInfo {

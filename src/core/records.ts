@@ -67,6 +67,22 @@ export interface RequestRecord {
   readonly tokenSource: TokenSource
   readonly finishReason: string | null
   readonly error: RequestError | null
+  /**
+   * Prompt tokens the server served from its prefix cache (`usage.prompt_tokens_details.cached_tokens`
+   * of vLLM, SGLang and OpenAI; llama.cpp's `timings.cache_n` / `tokens_cached`); null when it did not say.
+   */
+  readonly cachedInputTokens?: number | null
+  /** Session workloads: which session (task) the request belongs to, 0-based in start order. */
+  readonly sessionId?: number
+  /** Session workloads: the turn index within its session (0 = first turn). */
+  readonly turn?: number
+  /** Session workloads: 0 for the turn's main request, 1..k for its fan-out children. */
+  readonly branch?: number
+  /**
+   * The content the server streamed, only when the request asked for it (`captureText`): sessions carry
+   * it forward as the assistant turn. Never written to the store.
+   */
+  readonly responseText?: string
 }
 
 /** One reading from a power meter. A meter reports power, a cumulative energy counter, or both. */

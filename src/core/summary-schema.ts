@@ -113,6 +113,30 @@ export const RunSummarySchema = z
       })
       .optional()
       .describe('invalid when more of the measured requests failed than maxErrorRate allows (--max-error-rate); absent in runs made before it existed'),
+    tasks: z
+      .looseObject({
+        started: num,
+        completed: num,
+        failed: num,
+        incomplete: num,
+        inWindow: num.describe('completed tasks whose last byte fell inside the steady window'),
+        latencyMs: StatsSchema.describe('task latency: first send → last byte of the last turn (ms)'),
+        turnsPerTask: StatsSchema,
+        requestsPerTask: StatsSchema,
+        inputTokensPerTask: StatsSchema,
+        outputTokensPerTask: StatsSchema,
+        tasksPerS: nnum,
+        joulesPerTask: figure('boundary energy in the window ÷ tasks completed in it (J)'),
+        usdPerTask: figure('cost per hour ÷ (tasks per hour × utilization) (USD)'),
+        boundary: Boundary.nullable(),
+        slo: z.looseObject({ turnSlo: z.boolean(), taskLatencyMs: nnum, attainment: nnum, goodTasksPerS: nnum, goodTasksPerSPerMW: nnum }),
+        prefixHitShare: figure('cached prompt tokens ÷ prompt tokens, over requests that reported cached tokens'),
+        cachedTokensReported: num,
+        byTurn: z.array(z.looseObject({ turn: num, requests: num, ttftMs: StatsSchema, inputTokensMean: nnum, prefixHitShare: nnum })),
+      })
+      .nullable()
+      .optional()
+      .describe('session workloads only: each session is one task'),
     warnings: z.array(z.string()),
     kind: z.literal('monitor').optional().describe('absent for bench runs; monitor for a `tokenwatt monitor` session'),
     monitor: z.looseObject({}).optional().describe("a monitor session's replicas, rolling windows, idle share, utilisation and alerts"),

@@ -5,6 +5,7 @@
  */
 import type { Boundary, MeterKind } from './ports.js'
 import type { TokenSource } from './records.js'
+import type { TasksSection } from './analysis/analyze-tasks.js'
 
 export const RUN_SCHEMA = 'tokenwatt.run/v1'
 
@@ -211,6 +212,8 @@ export interface RunSummary {
     readonly maxErrorRate: number
     readonly reasons: readonly string[]
   }
+  /** Session workloads only: per-task figures (each session is a task). */
+  readonly tasks?: TasksSection | null
   readonly warnings: readonly string[]
   /** Absent for bench runs; `monitor` for a `tokenwatt monitor` session (issue 10). */
   readonly kind?: 'monitor'

@@ -10,6 +10,13 @@ import type { ResultsStore } from '../core/store.js'
 import type { RunSummary } from '../core/summary.js'
 import { sToNs } from '../core/units.js'
 import { calibrateTokens } from './calibrate.js'
+import { analyzeTasks, taskWarnings } from '../core/analysis/analyze-tasks.js'
+import { SessionWorkload, type SessionPlan } from '../core/load/sessions.js'
+import { runSessionLoad } from './run-sessions.js'
+import { runTraceReplay } from './run-trace.js'
+import { DEFAULT_BLOCK_TOKENS } from '../core/config/trace-schema.js'
+import { TracePrompts } from '../core/load/trace/trace-prompts.js'
+import type { TraceRow } from '../core/load/trace/trace-row.js'
 
 export interface BenchDeps {
   readonly clock: Clock
@@ -20,6 +27,8 @@ export interface BenchDeps {
   readonly monitor: ClientMonitor | null
   /** Prompts from a dataset file, already parsed by the caller (null: synthetic prompts). */
   readonly dataset: readonly DatasetItem[] | null
+  /** Rows of workload.trace, streamed from the file by the caller (read once, in order). */
+  readonly traceRows?: AsyncIterable<TraceRow> | null
   /** Aborted on Ctrl-C: stop sending, cancel what is in flight, keep and analyse what was measured. */
   readonly signal: AbortSignal
   readonly runId: string
@@ -45,6 +54,9 @@ export interface BenchResult {
   readonly samples: readonly PowerSample[]
 }
 
+/** Keep-alive connections opened before a trace replay (its concurrency is not known in advance). */
+const TRACE_WARM_CONNECTIONS = 32
+
 /** How often finished records and samples are written to the store while the run goes on. */
 const FLUSH_EVERY_NS = 250e6
 
@@ -65,6 +77,8 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   const { calibration, note } = await calibrateTokens(client, config)
   if (note) warnings.push(note)
   const workload = createWorkload(config, calibration, deps.dataset)
+  const sessionsCfg = config.workload.sessions
+  const sessions = sessionsCfg !== undefined ? new SessionWorkload(sessionsCfg, config.workload.seed, config.workload, calibration, config.target.api === 'chat') : null
 
   store.createRun({
     id: deps.runId,
@@ -113,6 +127,8 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   })()
 
   let dropped = 0
+  let traceSessionRows: ReadonlyMap<number, number> = new Map()
+  let traceDescription: Record<string, unknown> | null = null
   let monitorResult: ReturnType<ClientMonitor["stop"]> | null
   const startedMeters: PowerMeter[] = []
   try {
@@ -126,7 +142,7 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
       await clock.sleepUntil(startNs + sToNs(config.idleS), signal)
       idleWindowNs = { startNs, endNs: clock.nowNs() }
     }
-    const concurrency = config.load.type === 'closed-loop' ? config.load.concurrency : Math.min(config.load.maxConcurrency, Math.max(1, Math.ceil(config.load.rate * 2)))
+    const concurrency = config.workload.trace !== undefined ? TRACE_WARM_CONNECTIONS : config.load.type === 'closed-loop' ? config.load.concurrency : Math.min(config.load.maxConcurrency, Math.max(1, Math.ceil(config.load.rate * 2)))
     if (!signal.aborted) await client.warmConnections(concurrency)
 
     let seq = 0
@@ -148,7 +164,15 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
     deps.monitor?.start()
     events.emit({ type: 'phase', phase: 'measure', atNs: clock.nowNs() })
     const nextSeq = (): number => seq++
-    if (config.load.type === 'closed-loop') await closedLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
+    const trace = config.workload.trace
+    if (trace !== undefined && deps.traceRows) {
+      const prompts = new TracePrompts(config.workload.seed, trace.blockTokens ?? DEFAULT_BLOCK_TOKENS[trace.format], calibration, config.target.api === 'chat')
+      const r = await runTraceReplay(config, trace, deps.traceRows, prompts, deps, nextSeq, onRecord, inflight.signal)
+      dropped = r.dropped
+      traceSessionRows = r.sessionRows
+      traceDescription = { kind: 'trace', path: trace.path, format: trace.format, timeScale: trace.timeScale, maxIdleGapS: trace.maxIdleGapS ?? null, startOffsetS: trace.startOffsetS, durationS: trace.durationS ?? null, blockTokens: trace.blockTokens ?? DEFAULT_BLOCK_TOKENS[trace.format], rowsSent: r.sent, rowsSkipped: r.skipped, sessions: r.sessionRows.size, calibration }
+    } else if (sessions !== null) dropped = (await runSessionLoad(config, sessions, deps, nextSeq, onRecord, inflight.signal)).droppedSessions
+    else if (config.load.type === 'closed-loop') await closedLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
     else dropped = await openLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
     monitorResult = deps.monitor?.stop() ?? null
     events.emit({ type: 'phase', phase: 'drain', atNs: clock.nowNs() })
@@ -174,7 +198,7 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
     toolVersion: deps.toolVersion,
     config,
     target: { endpoint: target.baseUrl, api: config.target.api, model: target.model, server: target.server },
-    workload: workload.description,
+    workload: traceDescription ?? (sessions !== null ? sessions.description : workload.description),
     records,
     powerSamples: samples,
     meters: deps.meters.map((m) => m.info),
@@ -186,9 +210,26 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
   })
   if (deps.configForRecord !== undefined) summary = { ...summary, config: deps.configForRecord }
   if (deps.enrich) summary = deps.enrich(summary, { samples, meters: deps.meters, idleWindowNs, records })
+  if (sessions !== null || traceSessionRows.size > 0) {
+    const w = summary.window
+    const tasks = analyzeTasks({
+      records,
+      window: { startNs: sToNs(w.startS), endNs: sToNs(w.endS), durationS: w.durationS },
+      plan: (id) => (sessions !== null ? sessions.plan(id) : traceSessionPlan(id, traceSessionRows.get(id) ?? 0)),
+      slo: config.slo,
+      taskLatencyMs: sessions?.config.taskLatencyMs ?? null,
+      summary,
+    })
+    summary = { ...summary, tasks, warnings: [...summary.warnings, ...taskWarnings(tasks)] }
+  }
   store.finishRun(deps.runId, status, summary)
   events.emit({ type: 'phase', phase: 'done', atNs: clock.nowNs() })
   return { summary, target, records, samples }
+}
+
+/** A trace session as a plan: one turn per row it had. */
+function traceSessionPlan(sessionId: number, rows: number): SessionPlan {
+  return { sessionId, turns: Array.from({ length: rows }, () => ({ inputTokens: 0, outputTokens: 0, thinkAfterNs: 0, fanOut: null })) }
 }
 
 /** Preflights every meter; when one fails, the ones already open (sessions, processes) are closed. */

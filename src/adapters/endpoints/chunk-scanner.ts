@@ -196,7 +196,8 @@ function topLoop(facts: ChunkFacts, resume: boolean): boolean {
       if (sawUsage || !scanUsage(facts)) return false
       sawUsage = true
       cleanPath = false
-    } else if (keyIs(ks, ke, 'error')) {
+    } else if (keyIs(ks, ke, 'error') || keyIs(ks, ke, 'timings') || keyIs(ks, ke, 'tokens_cached')) {
+      // llama.cpp's prefix-cache facts (timings.cache_n, tokens_cached) are read by the slow path
       return false
     } else {
       skipValue()
@@ -338,6 +339,8 @@ function scanUsage(facts: ChunkFacts): boolean {
     const ks = readKey()
     if (ks < 0) return false
     const ke = keyEnd
+    // cached prompt tokens sit one level down (prompt_tokens_details.cached_tokens): the slow path reads them
+    if (keyIs(ks, ke, 'prompt_tokens_details')) return false
     const prompt = keyIs(ks, ke, 'prompt_tokens')
     if (prompt || keyIs(ks, ke, 'completion_tokens')) {
       skipWs()

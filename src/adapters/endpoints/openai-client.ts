@@ -65,6 +65,23 @@ interface ExchangeInfo {
 
 type TokenizeShape = 'vllm' | 'llamacpp'
 
+/** What a record copies from its request, and the per-request choices of the exchange. */
+interface ExchangeMeta {
+  readonly seq: number
+  readonly phase: RequestPhase
+  readonly userId: number | null
+  readonly scheduledAtNs: number | null
+  readonly session?: { readonly sessionId: number; readonly turn: number; readonly branch: number }
+  readonly captureText?: boolean
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+function lowerCaseKeys(h: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(h)) out[k.toLowerCase()] = v
+  return out
+}
+
 const PROBE_META = { seq: -1, phase: 'warmup' as RequestPhase, userId: null, scheduledAtNs: null }
 
 /**
@@ -169,7 +186,15 @@ export class OpenAIStreamClient implements InferenceClient {
   }
 
   send(request: InferenceRequest, signal?: AbortSignal): Promise<RequestRecord> {
-    const meta = { seq: request.seq, phase: request.phase, userId: request.userId, scheduledAtNs: request.scheduledAtNs }
+    const meta: ExchangeMeta = {
+      seq: request.seq,
+      phase: request.phase,
+      userId: request.userId,
+      scheduledAtNs: request.scheduledAtNs,
+      ...(request.session !== undefined ? { session: request.session } : {}),
+      ...(request.captureText === true ? { captureText: true } : {}),
+      ...(request.headers !== undefined ? { headers: request.headers } : {}),
+    }
     return this.exchange(buildRequestBody(this.bodyOptions, request), meta, request.targetInputTokens, request.maxTokens, signal, null)
   }
 
@@ -210,7 +235,7 @@ export class OpenAIStreamClient implements InferenceClient {
 
   private async exchange(
     body: string,
-    meta: { seq: number; phase: RequestPhase; userId: number | null; scheduledAtNs: number | null },
+    meta: ExchangeMeta,
     targetInputTokens: number | null,
     targetOutputTokens: number | null,
     signal: AbortSignal | undefined,
@@ -218,6 +243,8 @@ export class OpenAIStreamClient implements InferenceClient {
     retryable = true,
   ): Promise<RequestRecord> {
     const ex = new StreamExchange(this.clock, this.requireUsage, signal)
+    if (meta.captureText === true) ex.rec.captureText = true
+    const headers = meta.headers === undefined ? this.postHeaders : { ...this.postHeaders, ...lowerCaseKeys(meta.headers) }
     if (signal?.aborted === true) {
       ex.sentAtNs = this.clock.nowNs()
       ex.abort('aborted')
@@ -225,7 +252,7 @@ export class OpenAIStreamClient implements InferenceClient {
       ex.start(this.timeouts.totalMs)
       try {
         this.pool.dispatch(
-          { origin: this.endpoint.origin, method: 'POST', path: this.requestPath, headers: this.postHeaders, body, headersTimeout: this.timeouts.headersMs, bodyTimeout: this.timeouts.idleMs },
+          { origin: this.endpoint.origin, method: 'POST', path: this.requestPath, headers, body, headersTimeout: this.timeouts.headersMs, bodyTimeout: this.timeouts.idleMs },
           ex,
         )
       } catch (err) {
@@ -271,6 +298,9 @@ export class OpenAIStreamClient implements InferenceClient {
       tokenSource: rec.tokenSource,
       finishReason: rec.finishReason,
       error: error === null ? null : { ...error, message: this.redact(error.message) },
+      ...(rec.cachedTokens !== null ? { cachedInputTokens: rec.cachedTokens } : {}),
+      ...(meta.session !== undefined ? { sessionId: meta.session.sessionId, turn: meta.session.turn, branch: meta.session.branch } : {}),
+      ...(meta.captureText === true ? { responseText: rec.textParts.join('') } : {}),
     }
   }
 

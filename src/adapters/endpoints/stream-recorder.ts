@@ -28,6 +28,12 @@ export class StreamRecorder {
   /** `usage.completion_tokens` as the server last reported it; null when it never did. */
   completionTokens: number | null = null
   finishReason: string | null = null
+  /** Prompt tokens served from the server's prefix cache, when it said (see {@link cachedTokensOf}). */
+  cachedTokens: number | null = null
+  /** Set to keep the streamed content (every chunk then takes the slow path). */
+  captureText = false
+  /** The content streamed so far, when `captureText` is set. */
+  readonly textParts: string[] = []
   /** `data: [DONE]` arrived. */
   done = false
   error: RequestError | null = null
@@ -45,7 +51,7 @@ export class StreamRecorder {
    */
   onEventBytes(buf: Buffer, start: number, end: number, eventType: string): boolean {
     if (this.error !== null) return true
-    if (eventType !== '' || !scanChunk(buf, start, end, facts, this.scanCache)) return false
+    if (this.captureText || eventType !== '' || !scanChunk(buf, start, end, facts, this.scanCache)) return false
     if (facts.promptTokens >= 0) this.promptTokens = facts.promptTokens
     if (facts.completionTokens >= 0) this.completionTokens = facts.completionTokens
     if (facts.hasChoice) {
@@ -88,8 +94,14 @@ export class StreamRecorder {
         this.completionTokens = usageCompletion
       }
     }
+    const cached = cachedTokensOf(chunk)
+    if (cached !== null) this.cachedTokens = cached
     const choice = choices[0] as ChoiceShape | undefined
     if (choice === undefined || choice === null) return
+    if (this.captureText) {
+      const text = choice.delta?.content ?? choice.text
+      if (typeof text === 'string' && text.length > 0) this.textParts.push(text)
+    }
     const finish = choice.finish_reason
     this.choice(isContent(choice), usageCompletion, typeof finish === 'string' ? finish : null)
   }
@@ -149,9 +161,26 @@ export class StreamRecorder {
   }
 }
 
+/**
+ * Cached prompt tokens of a chunk, in the order servers report them: `usage.prompt_tokens_details
+ * .cached_tokens` (OpenAI, vLLM with --enable-prompt-tokens-details, SGLang, recent llama.cpp), then
+ * llama.cpp's `timings.cache_n` (llama-server result_timings) and `tokens_cached` (its native
+ * /completion). Null when none is a non-negative integer.
+ */
+export function cachedTokensOf(chunk: ChunkShape): number | null {
+  const details = chunk.usage?.prompt_tokens_details
+  const fromUsage = typeof details === 'object' && details !== null ? (details as { cached_tokens?: unknown }).cached_tokens : undefined
+  for (const v of [fromUsage, (chunk.timings as { cache_n?: unknown } | null | undefined)?.cache_n, chunk.tokens_cached]) {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v
+  }
+  return null
+}
+
 interface ChunkShape {
   readonly choices?: unknown
-  readonly usage?: { readonly prompt_tokens?: unknown; readonly completion_tokens?: unknown } | null
+  readonly usage?: { readonly prompt_tokens?: unknown; readonly completion_tokens?: unknown; readonly prompt_tokens_details?: unknown } | null
+  readonly timings?: unknown
+  readonly tokens_cached?: unknown
   readonly error?: unknown
   readonly object?: unknown
   readonly message?: unknown

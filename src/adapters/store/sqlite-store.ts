@@ -74,6 +74,15 @@ CREATE TABLE IF NOT EXISTS monitor_ticks (
   histograms_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS monitor_ticks_run ON monitor_ticks (run_id, at_ns);
+CREATE TABLE IF NOT EXISTS request_sessions (
+  run_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  session_id INTEGER,
+  turn INTEGER,
+  branch INTEGER,
+  cached_input_tokens INTEGER,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
 `
 
 interface RequestRow {
@@ -118,6 +127,8 @@ export function openStore(path: string): ResultsStore {
 class SqliteStore implements ResultsStore {
   private readonly insertRequest: Database.Statement
   private readonly insertSample: Database.Statement
+  /** Session and prefix-cache facts of a record, kept beside it only when it has any. */
+  private readonly insertSession: Database.Statement
   private readonly appendRequestsTx: (runId: string, records: readonly RequestRecord[]) => void
   private readonly appendSamplesTx: (runId: string, samples: readonly PowerSample[]) => void
 
@@ -127,8 +138,14 @@ class SqliteStore implements ResultsStore {
       @target_input_tokens, @target_output_tokens, @input_tokens, @output_tokens, @token_source, @finish_reason,
       @error_kind, @error_status, @error_message, @chunk_at, @chunk_tokens)`)
     this.insertSample = db.prepare('INSERT INTO power_samples VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this.insertSession = db.prepare('INSERT OR REPLACE INTO request_sessions VALUES (?, ?, ?, ?, ?, ?)')
     this.appendRequestsTx = db.transaction((runId: string, records: readonly RequestRecord[]) => {
-      for (const r of records) this.insertRequest.run(toRow(runId, r))
+      for (const r of records) {
+        this.insertRequest.run(toRow(runId, r))
+        if (r.sessionId !== undefined || (r.cachedInputTokens !== undefined && r.cachedInputTokens !== null)) {
+          this.insertSession.run(runId, r.seq, r.sessionId ?? null, r.turn ?? null, r.branch ?? null, r.cachedInputTokens ?? null)
+        }
+      }
     })
     this.appendSamplesTx = db.transaction((runId: string, samples: readonly PowerSample[]) => {
       for (const s of samples) this.insertSample.run(runId, s.meterId, s.channel, s.atNs, s.sourceTimeMs, s.powerW, s.energyJ)
@@ -203,7 +220,23 @@ class SqliteStore implements ResultsStore {
 
   getRequests(runId: string): RequestRecord[] {
     const id = this.resolveRunId(runId)
-    return this.db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE run_id = ? ORDER BY seq').all(id).map(fromRow)
+    const rows = this.db.prepare<[string], RequestRow>('SELECT * FROM requests WHERE run_id = ? ORDER BY seq').all(id).map(fromRow)
+    const extra = this.db
+      .prepare<[string], { seq: number; session_id: number | null; turn: number | null; branch: number | null; cached_input_tokens: number | null }>(
+        'SELECT seq, session_id, turn, branch, cached_input_tokens FROM request_sessions WHERE run_id = ?',
+      )
+      .all(id)
+    if (extra.length === 0) return rows
+    const bySeq = new Map(extra.map((e) => [e.seq, e]))
+    return rows.map((r) => {
+      const e = bySeq.get(r.seq)
+      if (e === undefined) return r
+      return {
+        ...r,
+        ...(e.cached_input_tokens !== null ? { cachedInputTokens: e.cached_input_tokens } : {}),
+        ...(e.session_id !== null ? { sessionId: e.session_id, turn: e.turn ?? 0, branch: e.branch ?? 0 } : {}),
+      }
+    })
   }
 
   getPowerSamples(runId: string): PowerSample[] {

@@ -40,6 +40,22 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--shared-prefix <tokens>', path: 'workload.sharedPrefixTokens', description: 'tokens of a prefix shared by every prompt (prefix caching)', parse: nonNegativeInt },
   { flags: '--dataset <file>', path: 'workload.dataset.path', description: 'prompts from a JSONL or ShareGPT file' },
   { flags: '--dataset-format <fmt>', path: 'workload.dataset.format', description: 'format of --dataset', choices: ['jsonl', 'sharegpt'] },
+  // --sessions comes before the other session flags, so their paths land inside the object it sets
+  { flags: '--sessions', path: 'workload.sessions', description: 'agentic sessions: the load counts sessions, each a multi-turn task (see --turns)', map: () => ({}) },
+  { flags: '--turns <dist>', path: 'workload.sessions.turns', description: 'sessions: turns per session, same forms as --input-tokens (implies --sessions)', parse: parseDistributionFlag },
+  { flags: '--turn-input-tokens <dist>', path: 'workload.sessions.input', description: 'sessions: new user tokens per turn (default --input-tokens)', parse: parseDistributionFlag },
+  { flags: '--think-time-ms <ms>', path: 'workload.sessions.thinkTimeMs', description: 'sessions: think/tool time between turns (ms, fixed)', parse: number },
+  { flags: '--system-prompt-tokens <n>', path: 'workload.sessions.systemPromptTokens', description: 'sessions: tokens of a system prompt shared by every session', parse: nonNegativeInt },
+  { flags: '--fan-out <every:k>', path: 'workload.sessions.fanOut', description: 'sessions: every Nth turn spawns k parallel sub-agent requests (e.g. 2:3)', parse: fanOutFlag },
+  { flags: '--session-count <n>', path: 'workload.sessions.count', description: 'sessions: how many sessions to run in all', parse: positiveInt },
+  { flags: '--task-slo-ms <ms>', path: 'workload.sessions.taskLatencyMs', description: 'sessions: task SLO bound on the whole task (first send to last token)', parse: positiveNumber },
+  { flags: '--trace <file>', path: 'workload.trace.path', description: 'replay a trace file at its own timestamps (with --trace-format)' },
+  { flags: '--trace-format <fmt>', path: 'workload.trace.format', description: 'format of --trace', choices: ['mooncake', 'azure', 'burstgpt', 'weka', 'jsonl'] },
+  { flags: '--time-scale <x>', path: 'workload.trace.timeScale', description: 'trace replay speed-up (10 = ten times faster)', parse: positiveNumber },
+  { flags: '--max-idle-gap-s <s>', path: 'workload.trace.maxIdleGapS', description: 'trace replay: cap on any gap between arrivals (trace seconds)', parse: positiveNumber },
+  { flags: '--trace-start-s <s>', path: 'workload.trace.startOffsetS', description: 'trace replay: skip the first seconds of the trace', parse: number },
+  { flags: '--trace-duration-s <s>', path: 'workload.trace.durationS', description: 'trace replay: replay only this many trace seconds', parse: positiveNumber },
+  { flags: '--trace-block-tokens <n>', path: 'workload.trace.blockTokens', description: 'trace replay: tokens per hash_ids block (default: Mooncake 512, Weka 64)', parse: positiveInt },
   { flags: '--seed <n>', path: 'workload.seed', description: 'workload seed (same seed, same requests)', parse: nonNegativeInt },
   { flags: '--tokenizer <how>', path: 'workload.tokenizer', description: 'how prompt lengths are hit', choices: ['auto', 'server', 'probe', 'estimate'] },
   { flags: '--slo-ttft-ms <ms>', path: 'slo.ttftMs', description: 'SLO bound on TTFT per request', parse: positiveNumber },
@@ -82,6 +98,12 @@ export function benchFlagsToConfig(opts: Record<string, unknown>, cmd: Command):
     if (load.concurrency !== undefined && load.type === undefined) load.type = 'closed-loop'
   }
   return out
+}
+
+/** `--fan-out 2:3`: every 2nd turn fans out to 3 children. */
+function fanOutFlag(v: string): unknown {
+  const m = /^(\d+):(\d+)$/.exec(v.trim())
+  return m ? { every: Number(m[1]), children: Number(m[2]) } : v
 }
 
 /** The flag table, for docs. */

@@ -8,6 +8,9 @@ import { openStore } from '../../adapters/store/sqlite-store.js'
 import type { BenchConfig } from '../../core/config/bench-schema.js'
 import { ConfigError, ExitCode } from '../../core/errors.js'
 import { DatasetParseError, parseJsonlDataset, parseShareGptDataset, type DatasetItem } from '../../core/load/dataset.js'
+import type { TraceConfig } from '../../core/config/trace-schema.js'
+import { TraceParseError, type TraceRow } from '../../core/load/trace/trace-row.js'
+import { checkTraceFile, readTraceRows } from '../../adapters/datasets/trace-file.js'
 import { estimateCalibration } from '../../core/load/prompts.js'
 import type { EventSink, MeterInfo } from '../../core/ports.js'
 import type { PowerSample } from '../../core/records.js'
@@ -77,6 +80,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
   const endpoint = config.target.endpoint
   if (!endpoint) throw new ConfigError('target.endpoint: no endpoint to benchmark', { hint: 'pass --endpoint URL' })
   const dataset = config.workload.dataset ? loadDataset(config, host.cwd) : null
+  const traceRows = config.workload.trace ? await openTrace(config.workload.trace, host.cwd) : null
   const clock = new NodeClock()
   const apiKey = host.env[config.target.apiKeyEnv] ?? null
   const client = new OpenAIStreamClient({
@@ -112,6 +116,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       events,
       monitor: new ProcessClientMonitor(),
       dataset,
+      traceRows,
       signal: host.signal,
       runId,
       toolVersion: VERSION,
@@ -143,6 +148,19 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     await client.close()
     store.close()
   }
+}
+
+/** Checks every row of the trace first (line-numbered errors before any load), then streams it for the replay. */
+async function openTrace(trace: TraceConfig, cwd: string): Promise<AsyncIterable<TraceRow>> {
+  const path = resolve(cwd, trace.path)
+  try {
+    await checkTraceFile(path, trace.format)
+  } catch (e) {
+    if (e instanceof TraceParseError) throw new ConfigError(`workload.trace: ${trace.path}: ${e.message}`, { hint: `is the file in the ${trace.format} format? see --trace-format and README.md (trace replay)` })
+    const code = (e as NodeJS.ErrnoException).code
+    throw new ConfigError(`workload.trace.path: cannot read ${trace.path}: ${code ?? (e as Error).message}`, { hint: 'check the path given to --trace' })
+  }
+  return readTraceRows(path, trace.format)
 }
 
 function loadDataset(config: BenchConfig, cwd: string): DatasetItem[] {

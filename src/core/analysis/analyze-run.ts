@@ -9,6 +9,7 @@ import { effectiveChunkTokens, interTokenGapsNs, latencySamples, requestsEndedIn
 import { countGood, hasSloBounds } from './slo.js'
 import { findSteadyWindow } from './steady-window.js'
 import { judgeValidity } from './validity.js'
+import { findSessionSteadyWindow } from './session-window.js'
 
 /** Everything the analysis needs, as plain data: a stored run can be re-analysed from the same inputs. */
 export interface AnalysisInput {
@@ -42,11 +43,15 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const measured = input.records.filter((r) => r.phase === 'measure')
   const warmup = input.records.length - measured.length
   const load = cfg.load
-  const win = findSteadyWindow({
-    records: measured,
-    loadType: load.type,
-    concurrency: load.type === 'closed-loop' ? load.concurrency : null,
-  })
+  const win =
+    cfg.workload.sessions !== undefined || measured.some((r) => r.sessionId !== undefined)
+      ? findSessionSteadyWindow(measured, load.type === 'closed-loop' ? load.concurrency : null)
+      : findSteadyWindow({
+          records: measured,
+          // a trace is its own arrival process: judged as an open loop
+          loadType: cfg.workload.trace !== undefined ? 'constant' : load.type,
+          concurrency: load.type === 'closed-loop' && cfg.workload.trace === undefined ? load.concurrency : null,
+        })
   if (win.warning) warnings.push(win.warning)
   const durationNs = Math.max(0, win.endNs - win.startNs)
   const durationS = nsToS(durationNs)
@@ -117,7 +122,10 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
       `the load generator may have been the limit: client CPU ${fmt(mon?.cpuUtilization, 2)} cores, event-loop delay p99 ${fmt(mon?.eventLoopDelayP99Ms, 1)} ms; latency may be overstated`,
     )
   }
-  if (input.droppedArrivals > 0) warnings.push(`${input.droppedArrivals} arrival(s) were dropped: more than load.maxConcurrency requests were in flight`)
+  if (input.droppedArrivals > 0) {
+    const what = cfg.workload.sessions !== undefined ? 'session arrival(s) were dropped: load.maxConcurrency sessions were in flight' : 'arrival(s) were dropped: more than load.maxConcurrency requests were in flight'
+    warnings.push(`${input.droppedArrivals} ${what}`)
+  }
   if (missingUsage > 0) warnings.push(`${missingUsage} request(s) had no server usage; their tokens were counted from content chunks`)
   if (ok.length === 0 && measured.length > 0) warnings.push('no request succeeded inside the window')
 
@@ -193,6 +201,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
     efficiency: null,
     cost: null,
     validity,
+    tasks: null,
     warnings,
   }
 }

@@ -3,6 +3,8 @@ import { DEFAULT_MAX_ERROR_RATE } from '../analysis/validity.js'
 import { CostSchema } from './cost-schema.js'
 import { DistributionSchema } from './distribution.js'
 import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-schema.js'
+import { SessionsSchema } from './sessions-schema.js'
+import { TraceSchema } from './trace-schema.js'
 
 /**
  * The one schema for `tokenwatt bench`: YAML files and CLI flags are merged as plain data and
@@ -36,6 +38,8 @@ export const WorkloadSchema = z
     output: DistributionSchema.default({ type: 'fixed', value: 128 }).describe('Output length (max_tokens) in tokens: a number or a distribution (default 128).'),
     sharedPrefixTokens: z.number().int().nonnegative().default(0).describe('Tokens of a prefix shared by every prompt (prefix-cache workloads).'),
     dataset: DatasetSchema.optional().describe('Prompts from a file instead of synthetic ones.'),
+    sessions: SessionsSchema.optional().describe('Multi-turn agentic sessions (the load then counts sessions, see sessions-schema.ts).'),
+    trace: TraceSchema.optional().describe('Replay a trace file at its own timestamps (replaces load:; see trace-schema.ts).'),
     tokenizer: z.enum(['auto', 'server', 'probe', 'estimate']).default('auto').describe('How prompt lengths are hit: the server\'s tokenize endpoint, probe requests, or a fixed estimate.'),
     charsPerToken: z.number().positive().default(4).describe('Characters per token for the `estimate` tokenizer (and the fallback before calibration).'),
   })
@@ -106,11 +110,17 @@ export const BenchConfigSchema = z
     labels: z.record(z.string(), z.string()).default({}).describe('Free-form labels stored with the run.'),
   })
   .superRefine((c, ctx) => {
-    if (c.stop.requests === undefined && c.stop.durationS === undefined) {
+    if (c.stop.requests === undefined && c.stop.durationS === undefined && c.workload.sessions?.count === undefined && c.workload.trace === undefined) {
       ctx.addIssue({ code: 'custom', path: ['stop'], message: 'give stop.requests or stop.durationS (--requests / --duration)' })
     }
     if (c.workload.sharedPrefixTokens > 0 && c.workload.dataset) {
       ctx.addIssue({ code: 'custom', path: ['workload', 'sharedPrefixTokens'], message: 'cannot be combined with a dataset' })
+    }
+    if (c.workload.trace !== undefined && (c.workload.dataset || c.workload.sessions)) {
+      ctx.addIssue({ code: 'custom', path: ['workload', 'trace'], message: 'cannot be combined with a dataset or sessions (a trace brings its own requests)' })
+    }
+    if (c.workload.sessions !== undefined && c.workload.dataset) {
+      ctx.addIssue({ code: 'custom', path: ['workload', 'sessions'], message: 'cannot be combined with a dataset (sessions make their own prompts)' })
     }
   })
 

@@ -99,7 +99,7 @@ function latencyChart(model: ReportModel): ChartSpec {
       encoding: {
         x: { field: 'ms', type: 'quantitative', scale: { type: 'log', ...(clipped ? { domainMin: floorMs } : {}) }, title: 'milliseconds (log scale)' },
         y: { field: 'p', type: 'quantitative', title: 'share of requests ≤ x', axis: { format: '.0%' }, scale: { domain: [0, 1] } },
-        color: { field: 'metric', type: 'nominal', title: null, sort: ['TTFT', 'TPOT', 'ITL', 'E2E latency'], scale: { range: [BLUE, ORANGE, '#7c3aed', '#0891b2'] } },
+        color: { field: 'metric', type: 'nominal', title: null, sort: ['TTFT', 'TPOT', 'ITL', 'E2E latency', 'Task latency'], scale: { range: [BLUE, ORANGE, '#7c3aed', '#0891b2', '#b91c1c'] } },
       },
     },
   }

@@ -2,13 +2,14 @@ import { effectiveChunkTokens, requestTimings } from '../analysis/request-metric
 import type { RequestRecord } from '../records.js'
 import { NS_PER_MS } from '../units.js'
 
-export type CdfMetric = 'ttft' | 'tpot' | 'itl' | 'e2e'
+export type CdfMetric = 'ttft' | 'tpot' | 'itl' | 'e2e' | 'task'
 
 export const CDF_LABELS: Readonly<Record<CdfMetric, string>> = {
   ttft: 'TTFT',
   tpot: 'TPOT',
   itl: 'ITL',
   e2e: 'E2E latency',
+  task: 'Task latency',
 }
 
 export interface CdfSeries {

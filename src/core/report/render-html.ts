@@ -116,6 +116,7 @@ ${model.headline.map(card).join('\n')}
 <h2>Throughput and latency</h2>
 ${pickChart('load', 'latency')}
 ${pick('latency', 'requests')}
+${tables.has('tasks') ? `<h2>Tasks</h2>\n${pick('tasks', 'tasks-by-turn')}` : ''}
 <h2>Power and energy</h2>
 ${pickChart('power', 'energy')}
 ${pick('energy-levels', 'meters', 'efficiency')}

@@ -28,6 +28,7 @@ export function renderMarkdown(model: ReportModel): string {
     ['Throughput and latency', ['latency', 'requests']],
     ['Power and energy', ['energy-levels', 'meters', 'efficiency']],
     ['Cost', ['cost', 'cost-per-token', 'cost-assumptions']],
+    ['Tasks', ['tasks', 'tasks-by-turn']],
   ]
   const tables = new Map(model.tables.map((t) => [t.id, t]))
   for (const [title, ids] of sections) {

@@ -1,4 +1,5 @@
 import { COST_COMPONENT_LABELS, COST_COMPONENTS, type CostResult } from '../economics/compute-cost.js'
+import { taskHeadline, taskLatencyCdf, taskTables } from './task-view.js'
 import type { PowerSample, RequestRecord } from '../records.js'
 import type { Interval, RunSummary, Stats } from '../summary.js'
 import { NS_PER_S } from '../units.js'
@@ -350,6 +351,8 @@ export function buildReportModel(summary: RunSummary, requests: readonly Request
   const eff = efficiencyTable(summary, cost)
   if (eff) tables.push(eff)
   if (cost) tables.push(...costTables(cost))
+  tables.push(...taskTables(summary))
+  const taskCdf = taskLatencyCdf(summary, requests)
   const t = summary.target
   return {
     schema: REPORT_SCHEMA,
@@ -369,13 +372,13 @@ export function buildReportModel(summary: RunSummary, requests: readonly Request
       toolVersion: summary.tool.version,
       load: describeLoad(summary),
     },
-    headline: headline(summary, cost),
+    headline: [...headline(summary, cost), ...taskHeadline(summary)],
     tables,
     series: {
       binS,
       window: { startS: summary.window.startS, endS: summary.window.endS, method: summary.window.method },
       load: loadSeries(requests, binS, spanNs),
-      latency: latencyCdfs(requests, windowNs),
+      latency: taskCdf ? [...latencyCdfs(requests, windowNs), taskCdf] : latencyCdfs(requests, windowNs),
       power: powerSeries(powerSamples, meters, binS, spanNs),
       energyByBoundary,
       costByComponent,

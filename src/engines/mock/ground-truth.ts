@@ -29,6 +29,10 @@ export interface GroundTruthRecord {
   /** The first 120 characters of the prompt (last message for chat), to match records to requests. */
   readonly promptPreview: string
   readonly promptTokens: number
+  /** Prompt tokens served from the prefix cache (0 when the cache is off or missed). */
+  readonly cachedTokens?: number
+  /** The request's `x-*` headers (session affinity, correlation ids), names with key/token/auth/secret left out. */
+  readonly headers?: Readonly<Record<string, string>>
   readonly maxTokens: number | null
   /** Output tokens the server planned (and sent, unless a fault cut the stream). */
   readonly plannedTokens: number

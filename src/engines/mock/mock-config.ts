@@ -43,6 +43,15 @@ export const MockPowerSchema = z.strictObject({
   maxW: z.number().positive().default(700),
 })
 
+/** The prefix cache (see prefix-cache.ts): cached prompt tokens skip prefill and show in usage. */
+export const MockPrefixCacheSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Tokens per cache block (vLLM's default block size is 16). */
+  blockTokens: z.number().int().positive().default(16),
+  /** Tokens the cache holds before evicting the least recently used blocks. */
+  capacityTokens: z.number().int().positive().default(1_000_000),
+})
+
 export const MockConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   /** 0 picks a free port. */
@@ -65,6 +74,7 @@ export const MockConfigSchema = z.strictObject({
   seed: z.number().int().default(1),
   faults: MockFaultsSchema.prefault({}),
   power: MockPowerSchema.prefault({}),
+  prefixCache: MockPrefixCacheSchema.prefault({}),
   /** Append every request's ground truth to this JSONL file. */
   groundTruthFile: z.string().min(1).optional(),
   /** Ground-truth records kept in memory (oldest dropped first). */

@@ -6,6 +6,7 @@ import type { MockConfig, MockFaultName } from './mock-config.js'
 import { countChatTokens, countTokens, messageText, outputTokenText, tokenIds, type MockMessage } from './mock-tokenizer.js'
 import { PowerTrace } from './power-trace.js'
 import { MockServerMetrics } from './server-metrics.js'
+import { chatTokenIds, PrefixCache } from './prefix-cache.js'
 import { TimerQueue } from './timer-queue.js'
 
 const MAX_BODY_BYTES = 32 << 20
@@ -20,6 +21,10 @@ interface Plan {
   readonly n: number
   readonly model: string
   readonly promptTokens: number
+  /** Prompt tokens the prefix cache served (they cost no prefill time). */
+  readonly cachedTokens: number
+  /** The prefix cache is on (usage then reports prompt_tokens_details). */
+  readonly cachesPrompts: boolean
   readonly plannedTokens: number
   readonly finishReason: 'stop' | 'length'
   readonly includeUsage: boolean
@@ -52,6 +57,7 @@ export class MockEngine {
   private readonly queue: TimerQueue
   private completions = 0
   private readonly open = new Set<ServerResponse>()
+  private readonly prefixCache: PrefixCache | null
 
   constructor(
     readonly config: MockConfig,
@@ -61,6 +67,8 @@ export class MockEngine {
     this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW)
     this.groundTruth = new GroundTruthLog(config.groundTruthLimit, config.groundTruthFile)
     this.serverMetrics = new MockServerMetrics(config.models[0] ?? 'mock')
+    const pc = config.prefixCache
+    this.prefixCache = pc.enabled ? new PrefixCache(pc.blockTokens, Math.max(1, Math.floor(pc.capacityTokens / pc.blockTokens))) : null
   }
 
   /** Stops every scheduled write and closes the log. Responses still open are destroyed. */
@@ -132,7 +140,7 @@ export class MockEngine {
     const body = await readJson(req)
     const receivedAtNs = this.clock.nowNs()
     const receivedAtWallMs = this.clock.wallMs()
-    const plan = this.plan(api, body, receivedAtNs, receivedAtWallMs)
+    const plan = this.plan(api, body, receivedAtNs, receivedAtWallMs, traceHeaders(req))
     this.groundTruth.add(plan.gt)
     this.power.streamStarted()
     this.serverMetrics.running++
@@ -168,15 +176,17 @@ export class MockEngine {
     else this.whole(res, plan, end)
   }
 
-  private plan(api: Api, body: Record<string, unknown>, receivedAtNs: number, receivedAtWallMs: number): Plan {
+  private plan(api: Api, body: Record<string, unknown>, receivedAtNs: number, receivedAtWallMs: number, headers: Record<string, string>): Plan {
     const model = this.checkModel(body.model)
     let promptTokens: number
     let promptPreview: string
+    let promptIds: () => number[]
     if (api === 'chat') {
       const messages = body.messages
       if (!Array.isArray(messages) || messages.length === 0) throw new HttpProblem(400, 'mock: "messages" must be a non-empty array', 'invalid_request_error')
       promptTokens = countChatTokens(messages as MockMessage[], this.config.chatTokensPerMessage)
       promptPreview = messageText((messages[messages.length - 1] ?? {}) as MockMessage).slice(0, 120)
+      promptIds = () => chatTokenIds(messages as MockMessage[], this.config.chatTokensPerMessage)
     } else {
       const prompt = body.prompt
       const text = typeof prompt === 'string' ? prompt : Array.isArray(prompt) && prompt.every((p) => typeof p === 'string') ? prompt.join('') : null
@@ -184,12 +194,14 @@ export class MockEngine {
         if (Array.isArray(prompt) && prompt.every((p) => typeof p === 'number')) {
           promptTokens = prompt.length
           promptPreview = ''
+          promptIds = () => prompt
         } else {
           throw new HttpProblem(400, 'mock: "prompt" must be a string, a list of strings or a list of token ids', 'invalid_request_error')
         }
       } else {
         promptTokens = countTokens(text)
         promptPreview = text.slice(0, 120)
+        promptIds = () => tokenIds(text)
       }
     }
     const maxRaw = body.max_tokens ?? body.max_completion_tokens ?? null
@@ -206,6 +218,8 @@ export class MockEngine {
     const faults = faultsFor(this.config.faults, this.config.seed, n)
     const includeUsage = options.include_usage === true
     const continuousUsage = options.continuous_usage_stats === true
+    // llama.cpp's per-request switch: cache_prompt false skips the cache (lookup and store)
+    const cachedTokens = this.prefixCache !== null && body.cache_prompt !== false ? this.prefixCache.lookupAndStore(promptIds()) : 0
     const gt: GroundTruthRecord = {
       n,
       path: api === 'chat' ? '/v1/chat/completions' : '/v1/completions',
@@ -213,6 +227,8 @@ export class MockEngine {
       stream: body.stream === true,
       promptPreview,
       promptTokens,
+      cachedTokens,
+      headers,
       maxTokens,
       plannedTokens,
       includeUsage,
@@ -229,7 +245,7 @@ export class MockEngine {
       endedAtNs: null,
       outcome: 'in_progress',
     }
-    return { api, n, model, promptTokens, plannedTokens, finishReason: plannedTokens < limit ? 'stop' : 'length', includeUsage, continuousUsage, faults, gt }
+    return { api, n, model, promptTokens, cachedTokens, cachesPrompts: this.prefixCache !== null, plannedTokens, finishReason: plannedTokens < limit ? 'stop' : 'length', includeUsage, continuousUsage, faults, gt }
   }
 
   /** A streamed answer: headers, (chat) a role chunk, content chunks on an absolute schedule, usage, [DONE]. */
@@ -238,7 +254,7 @@ export class MockEngine {
     const gt = plan.gt
     const k = c.tokensPerChunk
     const chunks = Math.ceil(plan.plannedTokens / k)
-    const firstNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * plan.promptTokens) * NS_PER_MS
+    const firstNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * (plan.promptTokens - plan.cachedTokens)) * NS_PER_MS
     const stepNs = k * c.itlMs * NS_PER_MS
     const stallAt = plan.faults.has('stall') ? Math.min(c.faults.stall.afterChunks, chunks) : Infinity
     const stallNs = c.faults.stall.ms * NS_PER_MS
@@ -263,7 +279,7 @@ export class MockEngine {
       gt.chunks.push({ kind, atNs, atWallMs, tokens })
       gt.tokensSent += tokens
     }
-    const usage = (completionTokens: number): Record<string, number> => ({ prompt_tokens: plan.promptTokens, completion_tokens: completionTokens, total_tokens: plan.promptTokens + completionTokens })
+    const usage = (completionTokens: number): Record<string, unknown> => ({ ...usageOf(plan, completionTokens) })
     const event = (choice: Record<string, unknown> | null, usageTokens: number | null): string => {
       const msg: Record<string, unknown> = { id, object, created, model: plan.model, choices: choice === null ? [] : [choice] }
       if (usageTokens !== null) msg.usage = usage(usageTokens)
@@ -336,14 +352,14 @@ export class MockEngine {
   private whole(res: ServerResponse, plan: Plan, end: (o: GroundTruthOutcome) => void): void {
     const c = this.config
     const gt = plan.gt
-    const lastNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * plan.promptTokens + (plan.plannedTokens - 1) * c.itlMs) * NS_PER_MS
+    const lastNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * (plan.promptTokens - plan.cachedTokens) + (plan.plannedTokens - 1) * c.itlMs) * NS_PER_MS
     const slowNs = plan.faults.has('slowHeaders') ? gt.receivedAtNs + c.faults.slowHeaders.ms * NS_PER_MS : 0
     this.queue.at(Math.max(lastNs, slowNs), () => {
       if (res.destroyed) return
       let text = ''
       for (let i = 0; i < plan.plannedTokens; i++) text += outputTokenText(plan.n, i)
       const choice = plan.api === 'chat' ? { index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: plan.finishReason } : { index: 0, text, logprobs: null, finish_reason: plan.finishReason }
-      const usage = { prompt_tokens: plan.promptTokens, completion_tokens: plan.plannedTokens, total_tokens: plan.promptTokens + plan.plannedTokens }
+      const usage = usageOf(plan, plan.plannedTokens)
       const reply = { id: `${plan.api === 'chat' ? 'chatcmpl' : 'cmpl'}-mock-${plan.n}`, object: plan.api === 'chat' ? 'chat.completion' : 'text_completion', created: Math.floor(gt.receivedAtWallMs / 1000), model: plan.model, choices: [choice], usage }
       gt.headersAtNs = this.clock.nowNs()
       gt.headersAtWallMs = this.clock.wallMs()
@@ -355,6 +371,22 @@ export class MockEngine {
       end('complete')
     })
   }
+}
+
+/** OpenAI usage; with the prefix cache on, `prompt_tokens_details.cached_tokens` too (as vLLM and OpenAI report it). */
+function usageOf(plan: Plan, completionTokens: number): Record<string, unknown> {
+  const u: Record<string, unknown> = { prompt_tokens: plan.promptTokens, completion_tokens: completionTokens, total_tokens: plan.promptTokens + completionTokens }
+  if (plan.cachesPrompts) u.prompt_tokens_details = { cached_tokens: plan.cachedTokens }
+  return u
+}
+
+/** The request's `x-*` headers for the ground truth; any whose name suggests a secret is left out. */
+function traceHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (k.startsWith('x-') && typeof v === 'string' && !/key|token|auth|secret|cookie/.test(k)) out[k] = v
+  }
+  return out
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
