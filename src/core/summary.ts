@@ -203,4 +203,8 @@ export interface RunSummary {
   readonly efficiency: EfficiencySection | null
   readonly cost: CostSection | null
   readonly warnings: readonly string[]
+  /** `imported` for a result another tool produced (`tokenwatt import`); absent for a bench run. */
+  readonly kind?: 'bench' | 'imported'
+  /** Where an imported run came from: the tool, its version, the format and the file. */
+  readonly provenance?: { readonly tool: string; readonly version: string; readonly format: string; readonly file: string }
 }
