@@ -8,6 +8,7 @@ import { ConfigError, NotFoundError } from '../../core/errors.js'
 import { IMPORT_FORMATS, type ImportedRun } from '../../core/import/imported-run.js'
 import { importedSummary } from '../../core/import/imported-summary.js'
 import { parseVllmResult } from '../../core/import/vllm.js'
+import { parseAiperfJsonl } from '../../core/import/aiperf.js'
 import type { MeterInfo } from '../../core/ports.js'
 import type { PowerSample } from '../../core/records.js'
 import { newRunId } from '../bench/bench-runner.js'
@@ -48,7 +49,8 @@ export function registerImport(program: Command, ctx: CliContext): void {
       if (!Number.isFinite(startWallMs)) throw new ConfigError(`--start: not an ISO 8601 time: ${opts.start}`, { hint: 'e.g. 2026-12-05T10:00:00Z' })
     }
     const text = readText(ctx, file, 'result file')
-    const run: ImportedRun = parseVllmResult(text, { fileName: basename(file), ...(startWallMs !== undefined ? { startWallMs } : {}) })
+    const run: ImportedRun =
+      format === 'aiperf' ? parseAiperfJsonl(text, basename(file)) : parseVllmResult(text, { fileName: basename(file), ...(startWallMs !== undefined ? { startWallMs } : {}) })
     const boundary = opts.boundary as 'device' | 'node' | 'rack' | 'facility'
     const cost = costOptionsToConfig(opts)
     const config = resolveConfig(BenchConfigSchema, null, { boundary, stop: { durationS: run.durationS }, ...(cost !== undefined ? { cost } : {}) }, 'see `tokenwatt import --help`')

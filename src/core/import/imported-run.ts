@@ -5,7 +5,7 @@
  */
 import { ExitCode, TokenwattError } from '../errors.js'
 
-export const IMPORT_FORMATS = ['vllm'] as const
+export const IMPORT_FORMATS = ['vllm', 'aiperf'] as const
 export type ImportFormat = (typeof IMPORT_FORMATS)[number]
 
 export interface ImportedRun {
