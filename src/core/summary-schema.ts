@@ -138,7 +138,8 @@ export const RunSummarySchema = z
       .optional()
       .describe('session workloads only: each session is one task'),
     warnings: z.array(z.string()),
-    kind: z.literal('monitor').optional().describe('absent for bench runs; monitor for a `tokenwatt monitor` session'),
+    kind: z.enum(['bench', 'monitor', 'imported']).optional().describe('absent (or bench) for bench runs; monitor for a `tokenwatt monitor` session; imported for a result another tool produced'),
+    provenance: z.looseObject({ tool: z.string(), version: z.string(), format: z.string(), file: z.string() }).optional().describe('imported runs: which tool, version, format and file'),
     monitor: z.looseObject({}).optional().describe("a monitor session's replicas, rolling windows, idle share, utilisation and alerts"),
   })
   .describe('One tokenwatt run: tokenwatt.run/v1. A figure that could not be measured is null with a warning saying why.')

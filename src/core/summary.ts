@@ -215,8 +215,10 @@ export interface RunSummary {
   /** Session workloads only: per-task figures (each session is a task). */
   readonly tasks?: TasksSection | null
   readonly warnings: readonly string[]
-  /** Absent for bench runs; `monitor` for a `tokenwatt monitor` session (issue 10). */
-  readonly kind?: 'monitor'
+  /** Absent (or `bench`) for bench runs; `monitor` for a `tokenwatt monitor` session; `imported` for a result another tool produced (`tokenwatt import`). */
+  readonly kind?: 'bench' | 'monitor' | 'imported'
   /** A monitor session's replicas, rolling windows, idle share, utilisation and alerts. */
   readonly monitor?: Readonly<Record<string, unknown>>
+  /** Where an imported run came from: the tool, its version, the format and the file. */
+  readonly provenance?: { readonly tool: string; readonly version: string; readonly format: string; readonly file: string }
 }

@@ -12,6 +12,7 @@ import { registerServeLocal } from './serve-local.js'
 import { registerEngine } from './engine.js'
 import { registerDemo } from './demo.js'
 import { registerMonitor } from './monitor.js'
+import { registerImport } from './import.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -27,4 +28,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerEngine(program, ctx)
   registerDemo(program, ctx)
   registerMonitor(program, ctx)
+  registerImport(program, ctx)
 }

@@ -5,6 +5,7 @@ import type { Command } from 'commander'
 import { openStore } from '../../adapters/store/sqlite-store.js'
 import { ConfigError } from '../../core/errors.js'
 import type { ResultsStore } from '../../core/store.js'
+import { exportVllmResult } from '../../core/import/export-vllm.js'
 import type { CliContext } from '../cli-context.js'
 import { renderSummary } from '../render-summary.js'
 import { defaultStorePath } from '../store-path.js'
@@ -61,15 +62,19 @@ export function registerRuns(program: Command, ctx: CliContext): void {
     .description('Export a run: its summary, request records and power samples as JSON (or JSONL records)')
     .argument('<run>', 'run id, prefix, or latest')
     .option('--store <file>', 'results store')
-    .option('--format <fmt>', 'json (everything in one document) or jsonl (one request record a line)', 'json')
+    .option('--format <fmt>', 'json (everything in one document), jsonl (one request record a line) or vllm (vllm bench serve --save-detailed shape)', 'json')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action((run: string, opts: { store?: string; format: string; output?: string }) => {
-      if (opts.format !== 'json' && opts.format !== 'jsonl') throw new ConfigError(`--format: unknown format ${JSON.stringify(opts.format)}`, { hint: 'use json or jsonl (CSV and Parquet: `tokenwatt report RUN --format csv|parquet`)' })
+      if (opts.format !== 'json' && opts.format !== 'jsonl' && opts.format !== 'vllm') throw new ConfigError(`--format: unknown format ${JSON.stringify(opts.format)}`, { hint: 'use json, jsonl or vllm (CSV and Parquet: `tokenwatt report RUN --format csv|parquet`)' })
       const { store } = openCliStore(ctx, opts.store)
       try {
         const id = store.resolveRunId(run)
+        const summary = opts.format === 'vllm' ? store.getSummary(id) : null
+        if (opts.format === 'vllm' && summary === null) throw new ConfigError(`run ${id} has no summary: it did not finish`, { hint: 'only finished runs export to the vLLM shape' })
         const text =
-          opts.format === 'jsonl'
+          summary !== null
+            ? `${JSON.stringify(exportVllmResult(summary, store.getRequests(id)), null, 2)}\n`
+            : opts.format === 'jsonl'
             ? store.getRequests(id).map((r) => JSON.stringify(r)).join('\n') + '\n'
             : `${JSON.stringify({ manifest: store.getManifest(id), summary: store.getSummary(id), requests: store.getRequests(id), powerSamples: store.getPowerSamples(id) })}\n`
         if (opts.output) writeFileSync(resolve(ctx.host.cwd, opts.output), text)

@@ -1,0 +1,52 @@
+/**
+ * A benchmark result another tool produced, normalised: its wall-clock span, its token totals and
+ * whatever latency samples it kept. Figures the tool did not write are null (and named in
+ * `unavailable`), never 0.
+ */
+import { ExitCode, TokenwattError } from '../errors.js'
+
+export const IMPORT_FORMATS = ['vllm', 'aiperf'] as const
+export type ImportFormat = (typeof IMPORT_FORMATS)[number]
+
+export interface ImportedRun {
+  readonly format: ImportFormat
+  /** The producing tool and the result version it wrote (or the version the shape matches). */
+  readonly tool: { readonly name: string; readonly version: string }
+  readonly model: string
+  readonly endpoint: string | null
+  /** Wall-clock ms of the benchmark's start and its length (s). */
+  readonly startWallMs: number
+  readonly durationS: number
+  readonly requests: { readonly completed: number; readonly failed: number | null }
+  readonly tokens: { readonly input: number; readonly output: number }
+  readonly load: { readonly concurrency: number | null; readonly rate: number | null }
+  /** Per-request samples in ms (empty when the tool wrote summary figures only). */
+  readonly samples: { readonly ttftMs: readonly number[]; readonly tpotMs: readonly number[]; readonly itlMs: readonly number[]; readonly e2eMs: readonly number[]; readonly inputTokens: readonly number[]; readonly outputTokens: readonly number[] }
+  /** Summary figures the tool wrote, used when there are no per-request samples. */
+  readonly means: { readonly ttftMs: number | null; readonly tpotMs: number | null; readonly itlMs: number | null; readonly e2eMs: number | null }
+  readonly unavailable: readonly string[]
+  readonly warnings: readonly string[]
+}
+
+/** A result file that is not in the shape its tool writes. The message names the line and field. */
+export class ImportFormatError extends TokenwattError {
+  readonly code = 'TW_IMPORT_INVALID'
+  override readonly exitCode = ExitCode.Usage
+}
+
+/** Parses JSON, turning a syntax error into a line-numbered ImportFormatError. */
+export function parseJsonText(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message)
+    const line = m ? text.slice(0, Number(m[1])).split('\n').length : null
+    throw new ImportFormatError(`${what}: not valid JSON${line !== null ? ` (line ${line})` : ''}: ${(e as Error).message}`, { hint: 'give the file the tool wrote, unedited' })
+  }
+}
+
+/** 1-based line of the first occurrence of `"key"` in the text, for error messages. */
+export function lineOfKey(text: string, key: string): number | null {
+  const i = text.indexOf(`"${key}"`)
+  return i < 0 ? null : text.slice(0, i).split('\n').length
+}
