@@ -205,4 +205,19 @@ export interface Knob {
   set(value: number): Promise<KnobSetting>
   /** Puts back the value found before the first `set` (no-op when never set). */
   restore(): Promise<void>
+  /**
+   * Power-throttle state, where the device reports it (NVML clock event reasons and the power
+   * violation counter): a sweep reads it before and after a point to report time throttled for power.
+   */
+  readPowerThrottle?(): Promise<PowerThrottleReading>
+}
+
+/** What a device says about being held back for power at one instant. */
+export interface PowerThrottleReading {
+  /** Cumulative ns throttled by the power policy since the driver loaded (difference two readings); null when not reported. */
+  readonly throttledForPowerNs: number | null
+  /** Clocks are lowered now by the software power cap (nvmlClocksEventReasonSwPowerCap, 0x4). */
+  readonly powerCapActive: boolean
+  /** The hardware power brake (an external signal, 0x80) is slowing the clocks now. */
+  readonly powerBrakeActive: boolean
 }

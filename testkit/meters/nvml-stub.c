@@ -15,12 +15,24 @@
  *   STUB_NVML_INIT_ERROR   nvmlReturn_t for nvmlInit_v2 to fail with
  *   STUB_NVML_LOST_AT      trace time (s) after which every device call answers GPU_IS_LOST
  *   STUB_NVML_LIMIT_MW     enforced power limit (default 700000)
+ *
+ * Shared device state (the knob/sweep contract): when TOKENWATT_SIM_DEVICE_STATE names a file, every
+ * call re-reads it (plain text, one key=value a line; missing keys keep their defaults) and every
+ * setter rewrites it atomically (temp file + rename), so a cap set here is seen by another process
+ * (the mock engine's device model) and the power it writes is what the meter reads. Keys:
+ *   power_limit_mw, power_limit_default_mw, power_limit_min_mw, power_limit_max_mw,
+ *   locked_sm_clock_mhz (0 = not locked), sm_clock_max_mhz, power_mw, energy_mj,
+ *   throttle_power_ns (cumulative ns at the power cap)
+ * Setters clamp a requested limit into [min, max] as firmware does and answer NO_PERMISSION (4)
+ * when TOKENWATT_SIM_NO_PERMISSION=1. The workload power profile API is deliberately not exported
+ * (as on drivers before R570), so that path of the knob is exercised.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_GPUS 16
 #define MAX_STEPS 256
@@ -80,6 +92,10 @@ static double trace_j(double t) {
 }
 static double scale(nvmlDevice_t d) { return 1.0 + d->index / 10.0; }
 static int lost(void) { return lost_at >= 0 && trace_t() >= lost_at; }
+/* From the shared device state file when TOKENWATT_SIM_DEVICE_STATE is set (defined at the end). */
+static int sim_power_mw(double *mw);
+static int sim_energy_mj(double *mj);
+static unsigned int sim_limit_mw(void);
 
 int nvmlInit_v2(void) {
   int err = (int)env_num("STUB_NVML_INIT_ERROR", 0);
@@ -149,23 +165,26 @@ int nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long long *mj) 
   if (!init_count) return 1;
   if (lost()) return 15;
   if (no_energy) return 3;
-  *mj = (unsigned long long)energy_mj(d, trace_t());
+  double sim;
+  *mj = sim_energy_mj(&sim) ? (unsigned long long)sim : (unsigned long long)energy_mj(d, trace_t());
   return 0;
 }
 int nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int *mw) {
   if (lost()) return 15;
-  double t = trace_t();
+  double t = trace_t(), sim;
+  if (sim_power_mw(&sim)) { *mw = (unsigned int)sim; return 0; }
   *mw = (unsigned int)((trace_j(t) - trace_j(t - 1)) * scale(d) * 1e3); /* 1-s average, as on Ampere+ */
   return 0;
 }
 int nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t d, unsigned int *mw) {
   (void)d;
-  *mw = limit_mw;
+  *mw = sim_limit_mw();
   return 0;
 }
 int nvmlDeviceGetFieldValues(nvmlDevice_t d, int n, nvmlFieldValue_t *v) {
   if (!init_count) return 1;
-  double t = trace_t(), now = now_ms();
+  double t = trace_t(), now = now_ms(), sim_p = 0, sim_e = 0;
+  int has_p = sim_power_mw(&sim_p), has_e = sim_energy_mj(&sim_e);
   for (int i = 0; i < n; i++) {
     v[i].timestamp = (long long)(now * 1e3);
     v[i].latencyUsec = 0;
@@ -174,17 +193,178 @@ int nvmlDeviceGetFieldValues(nvmlDevice_t d, int n, nvmlFieldValue_t *v) {
     switch (v[i].fieldId) {
       case 186: /* POWER_INSTANT, mW */
         if (no_instant) { v[i].nvmlReturn = 3; break; }
-        v[i].valueType = 1; v[i].value.uiVal = (unsigned int)(trace_w(t) * scale(d) * 1e3); break;
+        v[i].valueType = 1; v[i].value.uiVal = has_p ? (unsigned int)sim_p : (unsigned int)(trace_w(t) * scale(d) * 1e3); break;
       case 185: /* POWER_AVERAGE, mW */
-        v[i].valueType = 1; v[i].value.uiVal = (unsigned int)((trace_j(t) - trace_j(t - 1)) * scale(d) * 1e3); break;
+        v[i].valueType = 1; v[i].value.uiVal = has_p ? (unsigned int)sim_p : (unsigned int)((trace_j(t) - trace_j(t - 1)) * scale(d) * 1e3); break;
       case 83: case 191: /* energy, mJ */
         if (no_energy) { v[i].nvmlReturn = 3; break; }
-        v[i].valueType = 3; v[i].value.ullVal = (unsigned long long)energy_mj(d, t); break;
+        v[i].valueType = 3; v[i].value.ullVal = has_e ? (unsigned long long)sim_e : (unsigned long long)energy_mj(d, t); break;
       case 190:
-        v[i].valueType = 1; v[i].value.uiVal = limit_mw; break;
+        v[i].valueType = 1; v[i].value.uiVal = sim_limit_mw(); break;
       default:
         v[i].nvmlReturn = 3;
     }
   }
   return 0;
+}
+
+/* ---- shared device state file (knobs) ---- */
+
+#define STATE_KEYS 9
+static const char *state_names[STATE_KEYS] = {"power_limit_mw", "power_limit_default_mw", "power_limit_min_mw", "power_limit_max_mw", "locked_sm_clock_mhz", "sm_clock_max_mhz", "power_mw", "energy_mj", "throttle_power_ns"};
+enum { S_LIMIT, S_DEFAULT, S_MIN, S_MAX, S_LOCKED, S_SMMAX, S_POWER, S_ENERGY, S_THROTTLE };
+typedef struct { double v[STATE_KEYS]; int has[STATE_KEYS]; char extra[4096]; } sim_state;
+
+static const char *state_path(void) {
+  const char *p = getenv("TOKENWATT_SIM_DEVICE_STATE");
+  return p && *p ? p : NULL;
+}
+/* Reads the state file (defaults first); unknown lines are kept so a rewrite does not drop them. */
+static void state_read(sim_state *s) {
+  memset(s, 0, sizeof *s);
+  s->v[S_LIMIT] = limit_mw; s->v[S_DEFAULT] = 700000; s->v[S_MIN] = 100000; s->v[S_MAX] = 700000;
+  s->v[S_SMMAX] = 1980;
+  const char *p = state_path();
+  if (!p) return;
+  FILE *f = fopen(p, "r");
+  if (!f) return;
+  char line[512];
+  while (fgets(line, sizeof line, f)) {
+    char *eq = strchr(line, '=');
+    if (!eq) continue;
+    *eq = 0;
+    int known = 0;
+    for (int k = 0; k < STATE_KEYS; k++)
+      if (strcmp(line, state_names[k]) == 0) { s->v[k] = atof(eq + 1); s->has[k] = 1; known = 1; }
+    if (!known && strlen(s->extra) + strlen(line) + strlen(eq + 1) + 3 < sizeof s->extra) {
+      strcat(s->extra, line); strcat(s->extra, "="); strcat(s->extra, eq + 1);
+      if (s->extra[strlen(s->extra) - 1] != '\n') strcat(s->extra, "\n");
+    }
+  }
+  fclose(f);
+}
+static int state_write(const sim_state *s) {
+  const char *p = state_path();
+  if (!p) return 0;
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", p, (int)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) return 999;
+  for (int k = 0; k < STATE_KEYS; k++)
+    if (s->has[k]) fprintf(f, "%s=%.0f\n", state_names[k], s->v[k]);
+  fputs(s->extra, f);
+  fflush(f);
+  fsync(fileno(f));
+  fclose(f);
+  return rename(tmp, p) == 0 ? 0 : 999;
+}
+static int no_permission(void) {
+  const char *v = getenv("TOKENWATT_SIM_NO_PERMISSION");
+  return v && strcmp(v, "1") == 0;
+}
+
+int nvmlDeviceGetPowerManagementLimit(nvmlDevice_t d, unsigned int *mw) {
+  (void)d;
+  if (!init_count) return 1;
+  sim_state s; state_read(&s);
+  *mw = (unsigned int)s.v[S_LIMIT];
+  return 0;
+}
+int nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t d, unsigned int *min_mw, unsigned int *max_mw) {
+  (void)d;
+  if (!init_count) return 1;
+  sim_state s; state_read(&s);
+  *min_mw = (unsigned int)s.v[S_MIN]; *max_mw = (unsigned int)s.v[S_MAX];
+  return 0;
+}
+int nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_t d, unsigned int *mw) {
+  (void)d;
+  if (!init_count) return 1;
+  sim_state s; state_read(&s);
+  *mw = (unsigned int)s.v[S_DEFAULT];
+  return 0;
+}
+int nvmlDeviceSetPowerManagementLimit(nvmlDevice_t d, unsigned int mw) {
+  (void)d;
+  if (!init_count) return 1;
+  if (no_permission()) return 4;
+  sim_state s; state_read(&s);
+  double v = mw;
+  if (v < s.v[S_MIN]) v = s.v[S_MIN];
+  if (v > s.v[S_MAX]) v = s.v[S_MAX];
+  s.v[S_LIMIT] = v; s.has[S_LIMIT] = 1;
+  limit_mw = (unsigned int)v;
+  return state_write(&s);
+}
+int nvmlDeviceSetGpuLockedClocks(nvmlDevice_t d, unsigned int min_mhz, unsigned int max_mhz) {
+  (void)d;
+  if (!init_count) return 1;
+  if (no_permission()) return 4;
+  if (min_mhz > max_mhz) return 2;
+  sim_state s; state_read(&s);
+  double v = max_mhz > s.v[S_SMMAX] ? s.v[S_SMMAX] : max_mhz;
+  s.v[S_LOCKED] = v; s.has[S_LOCKED] = 1;
+  return state_write(&s);
+}
+int nvmlDeviceResetGpuLockedClocks(nvmlDevice_t d) {
+  (void)d;
+  if (!init_count) return 1;
+  if (no_permission()) return 4;
+  sim_state s; state_read(&s);
+  s.v[S_LOCKED] = 0; s.has[S_LOCKED] = 1;
+  return state_write(&s);
+}
+/* nvmlClockType_t: 0 GRAPHICS, 1 SM, 2 MEM, 3 VIDEO */
+int nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned int *mhz) {
+  (void)d;
+  if (!init_count) return 1;
+  if (type != 0 && type != 1) return 3;
+  sim_state s; state_read(&s);
+  *mhz = (unsigned int)(s.v[S_LOCKED] > 0 ? s.v[S_LOCKED] : s.v[S_SMMAX]);
+  return 0;
+}
+int nvmlDeviceGetMaxClockInfo(nvmlDevice_t d, int type, unsigned int *mhz) {
+  (void)d;
+  if (!init_count) return 1;
+  if (type != 0 && type != 1) return 3;
+  sim_state s; state_read(&s);
+  *mhz = (unsigned int)s.v[S_SMMAX];
+  return 0;
+}
+/* Bit 0x4 (SW power cap) while the drawn power sits at the limit. */
+int nvmlDeviceGetCurrentClocksEventReasons(nvmlDevice_t d, unsigned long long *reasons) {
+  (void)d;
+  if (!init_count) return 1;
+  sim_state s; state_read(&s);
+  *reasons = (s.has[S_POWER] && s.v[S_POWER] >= 0.99 * s.v[S_LIMIT]) ? 0x4ULL : 0x1ULL; /* 0x1: GPU idle */
+  return 0;
+}
+typedef struct { unsigned long long referenceTime; unsigned long long violationTime; } nvmlViolationTime_t;
+/* nvmlPerfPolicyType_t 0 = NVML_PERF_POLICY_POWER */
+int nvmlDeviceGetViolationStatus(nvmlDevice_t d, int policy, nvmlViolationTime_t *v) {
+  (void)d;
+  if (!init_count) return 1;
+  if (policy != 0) return 3;
+  sim_state s; state_read(&s);
+  v->referenceTime = (unsigned long long)(now_ms() * 1e3);
+  v->violationTime = (unsigned long long)s.v[S_THROTTLE];
+  return 0;
+}
+
+static int sim_power_mw(double *mw) {
+  if (!state_path()) return 0;
+  sim_state s; state_read(&s);
+  *mw = s.v[S_POWER];
+  return s.has[S_POWER];
+}
+static int sim_energy_mj(double *mj) {
+  if (!state_path()) return 0;
+  sim_state s; state_read(&s);
+  *mj = s.v[S_ENERGY];
+  return s.has[S_ENERGY];
+}
+static unsigned int sim_limit_mw(void) {
+  if (!state_path()) return limit_mw;
+  sim_state s; state_read(&s);
+  return (unsigned int)s.v[S_LIMIT];
 }

@@ -22,6 +22,7 @@ export const NVML = {
   GPU_IS_LOST: 15,
   LIB_RM_VERSION_MISMATCH: 18,
   NO_DATA: 21,
+  VERSION_MISMATCH: 25,
   UNKNOWN: 999,
 } as const
 
@@ -33,6 +34,53 @@ export const NVML_FI = {
   POWER_CURRENT_LIMIT: 190,
   ENERGY: 191,
 } as const
+
+/** The control calls bound for the knobs (each optional: older drivers lack some). */
+export type ControlFn =
+  | 'managementLimit'
+  | 'limitConstraints'
+  | 'defaultLimit'
+  | 'setLimit'
+  | 'setLockedClocks'
+  | 'resetLockedClocks'
+  | 'clockInfo'
+  | 'maxClockInfo'
+  | 'eventReasons'
+  | 'violationStatus'
+  | 'profilesCurrent'
+  | 'profilesSet'
+  | 'profilesClear'
+
+/** nvmlClocksEventReason* bits (nvml.h): the ones that mean "held back for power". */
+export const NVML_CLOCK_EVENT = {
+  GPU_IDLE: 0x1n,
+  SW_POWER_CAP: 0x4n,
+  HW_SLOWDOWN: 0x8n,
+  HW_POWER_BRAKE: 0x80n,
+} as const
+
+/** nvmlClockType_t */
+export const NVML_CLOCK = { GRAPHICS: 0, SM: 1, MEM: 2 } as const
+
+/** nvmlPerfPolicyType_t NVML_PERF_POLICY_POWER */
+const NVML_PERF_POLICY_POWER = 0
+
+/** nvmlMask255_t: unsigned int mask[8]. */
+const MASK255_BYTES = 32
+
+/** NVML_STRUCT_VERSION(name, ver): sizeof(struct) | ver << 24. */
+function structVersion(size: number, ver: number): number {
+  return (size | (ver << 24)) >>> 0
+}
+
+function maskBits(b: Buffer, offset: number): number[] {
+  const out: number[] = []
+  for (let w = 0; w < 8; w++) {
+    const word = b.readUInt32LE(offset + 4 * w)
+    for (let bit = 0; bit < 32; bit++) if ((word >>> bit) & 1) out.push(w * 32 + bit)
+  }
+  return out
+}
 
 /** sizeof(nvmlFieldValue_t) on x86-64 and aarch64 (verified with koffi.sizeof). */
 const FIELD_VALUE_SIZE = 40
@@ -76,6 +124,8 @@ export class NvmlLibrary {
     enforcedLimit: Fn
     fieldValues: Fn | null
   }
+  /** Control and clock-state calls (the knobs); null where this driver lacks the symbol. */
+  private readonly ctl: Record<ControlFn, Fn | null>
 
   constructor(private readonly lib: LibraryHandle) {
     declareTypes()
@@ -99,6 +149,122 @@ export class NvmlLibrary {
       enforcedLimit: f('int nvmlDeviceGetEnforcedPowerLimit(nvmlDevice_t device, void *limit)'),
       fieldValues,
     }
+    const optional = (proto: string): Fn | null => {
+      try {
+        return f(proto)
+      } catch {
+        return null
+      }
+    }
+    this.ctl = {
+      managementLimit: optional('int nvmlDeviceGetPowerManagementLimit(nvmlDevice_t device, void *limit)'),
+      limitConstraints: optional('int nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t device, void *minLimit, void *maxLimit)'),
+      defaultLimit: optional('int nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_t device, void *defaultLimit)'),
+      setLimit: optional('int nvmlDeviceSetPowerManagementLimit(nvmlDevice_t device, unsigned int limit)'),
+      setLockedClocks: optional('int nvmlDeviceSetGpuLockedClocks(nvmlDevice_t device, unsigned int minGpuClockMHz, unsigned int maxGpuClockMHz)'),
+      resetLockedClocks: optional('int nvmlDeviceResetGpuLockedClocks(nvmlDevice_t device)'),
+      clockInfo: optional('int nvmlDeviceGetClockInfo(nvmlDevice_t device, int type, void *clock)'),
+      maxClockInfo: optional('int nvmlDeviceGetMaxClockInfo(nvmlDevice_t device, int type, void *clock)'),
+      // renamed in R535 (ThrottleReasons is kept as a deprecated alias): bind the new name first
+      eventReasons: optional('int nvmlDeviceGetCurrentClocksEventReasons(nvmlDevice_t device, void *reasons)') ?? optional('int nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t device, void *reasons)'),
+      violationStatus: optional('int nvmlDeviceGetViolationStatus(nvmlDevice_t device, int perfPolicyType, void *violTime)'),
+      profilesCurrent: optional('int nvmlDeviceWorkloadPowerProfileGetCurrentProfiles(nvmlDevice_t device, void *currentProfiles)'),
+      profilesSet: optional('int nvmlDeviceWorkloadPowerProfileSetRequestedProfiles(nvmlDevice_t device, void *requestedProfiles)'),
+      profilesClear: optional('int nvmlDeviceWorkloadPowerProfileClearRequestedProfiles(nvmlDevice_t device, void *requestedProfiles)'),
+    }
+  }
+
+  /** Whether the loaded library exports the control call (older drivers lack some). */
+  has(fn: ControlFn): boolean {
+    return this.ctl[fn] !== null
+  }
+
+  private u32(fn: ControlFn, d: NvmlDevice, ...args: unknown[]): { ret: number; value: number } {
+    const call = this.ctl[fn]
+    if (!call) return { ret: NVML.FUNCTION_NOT_FOUND, value: 0 }
+    const b = Buffer.alloc(4)
+    const ret = call(d.handle, ...args, b)
+    return { ret, value: b.readUInt32LE(0) }
+  }
+
+  /** The power management limit (mW) the user set, before other limits are applied. */
+  managementLimitMw(d: NvmlDevice): { ret: number; value: number } {
+    return this.u32('managementLimit', d)
+  }
+
+  defaultLimitMw(d: NvmlDevice): { ret: number; value: number } {
+    return this.u32('defaultLimit', d)
+  }
+
+  limitConstraintsMw(d: NvmlDevice): { ret: number; minMw: number; maxMw: number } {
+    const call = this.ctl.limitConstraints
+    if (!call) return { ret: NVML.FUNCTION_NOT_FOUND, minMw: 0, maxMw: 0 }
+    const lo = Buffer.alloc(4)
+    const hi = Buffer.alloc(4)
+    const ret = call(d.handle, lo, hi)
+    return { ret, minMw: lo.readUInt32LE(0), maxMw: hi.readUInt32LE(0) }
+  }
+
+  /** nvmlDeviceSetPowerManagementLimit (root; the driver rejects values outside the constraints). */
+  setManagementLimitMw(d: NvmlDevice, mw: number): number {
+    return this.ctl.setLimit ? this.ctl.setLimit(d.handle, Math.round(mw)) : NVML.FUNCTION_NOT_FOUND
+  }
+
+  setLockedClocksMhz(d: NvmlDevice, minMhz: number, maxMhz: number): number {
+    return this.ctl.setLockedClocks ? this.ctl.setLockedClocks(d.handle, Math.round(minMhz), Math.round(maxMhz)) : NVML.FUNCTION_NOT_FOUND
+  }
+
+  resetLockedClocks(d: NvmlDevice): number {
+    return this.ctl.resetLockedClocks ? this.ctl.resetLockedClocks(d.handle) : NVML.FUNCTION_NOT_FOUND
+  }
+
+  /** Current clock (MHz) of `type` (nvmlClockType_t: 0 graphics, 1 SM, 2 memory). */
+  clockMhz(d: NvmlDevice, type: number): { ret: number; value: number } {
+    return this.u32('clockInfo', d, type)
+  }
+
+  maxClockMhz(d: NvmlDevice, type: number): { ret: number; value: number } {
+    return this.u32('maxClockInfo', d, type)
+  }
+
+  /** The clocks event (throttle) reason bit mask now (`nvmlClocksEventReason*`). */
+  clocksEventReasons(d: NvmlDevice): { ret: number; mask: bigint } {
+    const call = this.ctl.eventReasons
+    if (!call) return { ret: NVML.FUNCTION_NOT_FOUND, mask: 0n }
+    const b = Buffer.alloc(8)
+    const ret = call(d.handle, b)
+    return { ret, mask: b.readBigUInt64LE(0) }
+  }
+
+  /** Cumulative ns the GPU was held back by the power policy (nvmlViolationTime_t.violationTime). */
+  powerViolationNs(d: NvmlDevice): { ret: number; ns: number } {
+    const call = this.ctl.violationStatus
+    if (!call) return { ret: NVML.FUNCTION_NOT_FOUND, ns: 0 }
+    const b = Buffer.alloc(16) // { u64 referenceTime; u64 violationTime }
+    const ret = call(d.handle, NVML_PERF_POLICY_POWER, b)
+    return { ret, ns: Number(b.readBigUInt64LE(8)) }
+  }
+
+  /** Requested and enforced workload power profile masks (bits = nvmlPowerProfileType_t ids). */
+  powerProfiles(d: NvmlDevice): { ret: number; requested: number[]; enforced: number[] } {
+    const call = this.ctl.profilesCurrent
+    if (!call) return { ret: NVML.FUNCTION_NOT_FOUND, requested: [], enforced: [] }
+    // nvmlWorkloadPowerProfileCurrentProfiles_v1_t: version, then perf/requested/enforced nvmlMask255_t (8 × u32 each)
+    const b = Buffer.alloc(4 + 3 * MASK255_BYTES)
+    b.writeUInt32LE(structVersion(b.length, 1), 0)
+    const ret = call(d.handle, b)
+    return { ret, requested: maskBits(b, 4 + MASK255_BYTES), enforced: maskBits(b, 4 + 2 * MASK255_BYTES) }
+  }
+
+  /** Requests (set) or withdraws (clear) the given profile ids. */
+  requestPowerProfiles(d: NvmlDevice, ids: readonly number[], op: 'set' | 'clear'): number {
+    const call = op === 'set' ? this.ctl.profilesSet : this.ctl.profilesClear
+    if (!call) return NVML.FUNCTION_NOT_FOUND
+    // nvmlWorkloadPowerProfileRequestedProfiles_v1_t: version, requestedProfilesMask
+    const b = Buffer.alloc(4 + MASK255_BYTES)
+    b.writeUInt32LE(structVersion(b.length, 1), 0)
+    for (const id of ids) b.writeUInt32LE((b.readUInt32LE(4 + 4 * (id >> 5)) | (1 << (id & 31))) >>> 0, 4 + 4 * (id >> 5))
+    return call(d.handle, b)
   }
 
   errorString(ret: number): string {
