@@ -11,6 +11,7 @@ import { registerPlan } from './plan.js'
 import { registerServeLocal } from './serve-local.js'
 import { registerEngine } from './engine.js'
 import { registerDemo } from './demo.js'
+import { registerDashboard } from './dashboard.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -25,4 +26,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerMockServer(program, ctx)
   registerEngine(program, ctx)
   registerDemo(program, ctx)
+  registerDashboard(program, ctx)
 }
