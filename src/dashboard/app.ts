@@ -1,7 +1,10 @@
 import { timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
+import { streamSSE } from 'hono/streaming'
 import { NotFoundError } from '../core/errors.js'
+import type { MeterInfo } from '../core/ports.js'
 import type { ResultsStore, StoredRunRow } from '../core/store.js'
+import { liveSnapshot, type LiveSnapshot } from './live-snapshot.js'
 
 /**
  * The dashboard's HTTP API over the results store (hono 4). Read-only. Every response carries a CSP
@@ -13,6 +16,8 @@ export interface DashboardAppOptions {
   readonly store: ResultsStore
   /** Required on /api when the server is bound beyond loopback; null on loopback. */
   readonly token: string | null
+  /** Live view period (ms); 1000 by default (the view updates at 1 Hz or faster). */
+  readonly periodMs?: number
 }
 
 export const CONTENT_SECURITY_POLICY =
@@ -63,6 +68,26 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
   app.get('/api/runs/:id', (c) => {
     const id = options.store.resolveRunId(c.req.param('id'))
     return c.json({ manifest: options.store.getManifest(id), summary: options.store.getSummary(id) })
+  })
+  const snapshot = (idOrPrefix: string): LiveSnapshot => {
+    const id = options.store.resolveRunId(idOrPrefix)
+    const row = options.store.listRuns().find((r) => r.id === id)
+    const meters = options.store.getManifest(id).meters as MeterInfo[]
+    return liveSnapshot(id, row?.status ?? 'unknown', options.store.getRequests(id), options.store.getPowerSamples(id), meters)
+  }
+  app.get('/api/runs/:id/live', (c) => c.json(snapshot(c.req.param('id'))))
+  // Server-sent events: one snapshot a second until the run is no longer running (then a last one).
+  app.get('/api/runs/:id/stream', (c) => {
+    const id = options.store.resolveRunId(c.req.param('id'))
+    return streamSSE(c, async (stream) => {
+      for (;;) {
+        const snap = snapshot(id)
+        await stream.writeSSE({ event: 'snapshot', data: JSON.stringify(snap) })
+        if (snap.status !== 'running' || stream.aborted) break
+        await stream.sleep(options.periodMs ?? 1000)
+      }
+      await stream.writeSSE({ event: 'end', data: '{}' })
+    })
   })
   app.onError((e, c) => c.json({ error: e.message }, e instanceof NotFoundError ? 404 : 500))
   return app
