@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
-import { NotFoundError } from '../core/errors.js'
+import { compareRuns } from '../core/compare/compare-runs.js'
+import { ConfigError, NotFoundError } from '../core/errors.js'
+import { loadStoredRun } from '../cli/stored-run.js'
 import type { MeterInfo } from '../core/ports.js'
 import type { ResultsStore, StoredRunRow } from '../core/store.js'
 import { liveSnapshot, type LiveSnapshot } from './live-snapshot.js'
@@ -75,6 +77,13 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
     const meters = options.store.getManifest(id).meters as MeterInfo[]
     return liveSnapshot(id, row?.status ?? 'unknown', options.store.getRequests(id), options.store.getPowerSamples(id), meters)
   }
+  // Two (or more) finished runs side by side at one SLO: the same comparison as `tokenwatt compare --format json`.
+  app.get('/api/compare', (c) => {
+    const ids = c.req.queries('run') ?? []
+    if (ids.length < 2) throw new ConfigError('compare needs two runs: /api/compare?run=A&run=B')
+    const runs = ids.map((id) => loadStoredRun(options.store, id))
+    return c.json(compareRuns(runs.map((r) => ({ summary: r.summary, requests: r.requests, cost: r.cost })), { slo: {} }))
+  })
   app.get('/api/runs/:id/live', (c) => c.json(snapshot(c.req.param('id'))))
   // Server-sent events: one snapshot a second until the run is no longer running (then a last one).
   app.get('/api/runs/:id/stream', (c) => {
@@ -89,6 +98,6 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
       await stream.writeSSE({ event: 'end', data: '{}' })
     })
   })
-  app.onError((e, c) => c.json({ error: e.message }, e instanceof NotFoundError ? 404 : 500))
+  app.onError((e, c) => c.json({ error: e.message }, e instanceof NotFoundError ? 404 : e instanceof ConfigError ? 400 : 500))
   return app
 }

@@ -50,6 +50,10 @@ test('live view of a bench against the mock: SSE snapshots at 1 Hz while it runs
     const meter = last.meters[0]
     assert.ok(meter && meter.avgW !== null && meter.avgW > 0, JSON.stringify(last.meters))
     assert.ok(Math.abs((meter.joulesPerOutputToken as number) - (meter.energyJ as number) / last.outputTokens) < 1e-12)
+    // Compare: the finished run against itself through the API gives both columns the stored summary's throughput.
+    const cmp = (await (await fetch(`${dash.url}api/compare?run=${id}&run=${id}`)).json()) as { runs: { id: string }[] }
+    assert.deepEqual(cmp.runs.map((x) => x.id), [id, id])
+    assert.equal((await fetch(`${dash.url}api/compare?run=${id}`)).status, 400)
   } finally {
     await dash.close()
     store.close()
