@@ -8,6 +8,7 @@ import { addCostOptions, costOptionsToConfig } from '../cost-options.js'
 import { addMeterOptions, meterOptionsToConfig } from '../meter-options.js'
 import type { CliContext } from '../cli-context.js'
 import { renderSummary } from '../render-summary.js'
+import { startBenchDashboard } from '../../dashboard/bench-dashboard.js'
 
 const CONFIG_HINT = 'see `tokenwatt bench --help` and docs/config.md for every key'
 
@@ -36,12 +37,19 @@ export function registerBench(program: Command, ctx: CliContext): void {
     .option('-c, --config <file>', 'YAML config file (flags override it)')
     .option('--json', 'print summary.json to stdout instead of the table')
     .option('--no-progress', 'no live progress line')
+    .option('--dashboard [[host:]port]', 'serve the web dashboard (live view of this run) while it runs; default 127.0.0.1:8787')
   addBenchOptions(cmd)
   addMeterOptions(cmd)
   addCostOptions(cmd)
   cmd.action(async (opts: Record<string, unknown>, command: Command) => {
     const config = benchConfigFrom(opts, command, ctx)
-    const result = await runBenchFromConfig(config, ctx.host, { progress: opts.progress !== false })
+    const dashboard = opts.dashboard !== undefined ? await startBenchDashboard(opts.dashboard, config, ctx.host) : null
+    let result
+    try {
+      result = await runBenchFromConfig(config, ctx.host, { progress: opts.progress !== false })
+    } finally {
+      await dashboard?.close()
+    }
     const out = ctx.host.stdout
     if (opts.json === true) out.write(`${JSON.stringify(result.summary, null, 2)}\n`)
     else {
