@@ -9,6 +9,7 @@ import { addCostOptions, costOptionsToConfig } from '../cost-options.js'
 import { addMeterOptions, meterOptionsToConfig } from '../meter-options.js'
 import type { CliContext } from '../cli-context.js'
 import { renderSummary } from '../render-summary.js'
+import { startBenchDashboard } from '../../dashboard/bench-dashboard.js'
 
 const CONFIG_HINT = 'see `tokenwatt bench --help` and docs/config.md for every key'
 
@@ -38,6 +39,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     .option('--json', 'print summary.json to stdout instead of the table')
     .option('--no-progress', 'no live progress line')
     .option('--exporter <[host:]port>', "serve the run's live series (power, requests, tokens) and final figures on /metrics for Prometheus (default host 127.0.0.1)")
+    .option('--dashboard [[host:]port]', 'serve the web dashboard (live view of this run) while it runs; default 127.0.0.1:8787')
   addBenchOptions(cmd)
   addMeterOptions(cmd)
   addCostOptions(cmd)
@@ -45,6 +47,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
     const config = benchConfigFrom(opts, command, ctx)
     const exporter = typeof opts.exporter === 'string' ? new PrometheusExporter({ run_kind: 'bench' }) : null
     if (exporter) ctx.host.stderr.write(`exporter: ${await exporter.listen(opts.exporter as string)}\n`)
+    const dashboard = opts.dashboard !== undefined ? await startBenchDashboard(opts.dashboard, config, ctx.host) : null
     let result
     try {
       result = await runBenchFromConfig(config, ctx.host, {
@@ -54,6 +57,7 @@ export function registerBench(program: Command, ctx: CliContext): void {
       exporter?.publishSummary(result.summary)
     } finally {
       await exporter?.close()
+      await dashboard?.close()
     }
     const out = ctx.host.stdout
     if (opts.json === true) out.write(`${JSON.stringify(result.summary, null, 2)}\n`)

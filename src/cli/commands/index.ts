@@ -13,6 +13,7 @@ import { registerEngine } from './engine.js'
 import { registerDemo } from './demo.js'
 import { registerMonitor } from './monitor.js'
 import { registerImport } from './import.js'
+import { registerDashboard } from './dashboard.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -29,4 +30,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerDemo(program, ctx)
   registerMonitor(program, ctx)
   registerImport(program, ctx)
+  registerDashboard(program, ctx)
 }

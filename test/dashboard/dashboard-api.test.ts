@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { openStore } from '../../src/adapters/store/sqlite-store.js'
+import type { ResultsStore } from '../../src/core/store.js'
+import { CONTENT_SECURITY_POLICY, createDashboardApp } from '../../src/dashboard/app.js'
+
+let store: ResultsStore
+const HOSTILE = '<img src=x onerror=alert(1)>'
+
+before(() => {
+  store = openStore(join(mkdtempSync(join(tmpdir(), 'tw-dash-')), 'runs.db'))
+  const base = { startedAt: '2026-12-05T21:00:00.000Z', epochWallMs: 0, toolVersion: 't', config: {}, meters: [] }
+  store.createRun({ ...base, id: 'run-bench', target: { endpoint: 'http://127.0.0.1:1/v1', api: 'chat', model: HOSTILE, server: null }, labels: {} })
+  store.createRun({ ...base, id: 'run-monitor', target: { endpoint: 'http://127.0.0.1:2/v1', api: 'chat', model: 'm', server: null }, labels: { kind: 'monitor' } })
+})
+after(() => store.close())
+
+test('loopback dashboard: CSP on every response, runs listed by kind, server strings returned as JSON data', async () => {
+  const app = createDashboardApp({ store, token: null })
+  const res = await app.request('http://127.0.0.1:8080/api/runs')
+  assert.equal(res.status, 200)
+  assert.equal(res.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY)
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/)
+  const body = (await res.json()) as { runs: { id: string; kind: string; model: string }[] }
+  assert.deepEqual(body.runs.map((r) => [r.id, r.kind]).sort(), [['run-bench', 'bench'], ['run-monitor', 'monitor']])
+  assert.equal(body.runs.find((r) => r.id === 'run-bench')?.model, HOSTILE)
+  const monitors = (await (await app.request('http://localhost/api/runs?kind=monitor')).json()) as { runs: { id: string }[] }
+  assert.deepEqual(monitors.runs.map((r) => r.id), ['run-monitor'])
+  // A page that DNS-rebinds its own name onto 127.0.0.1 sends its own Host: refused.
+  const rebound = await app.request('http://evil.example/api/runs')
+  assert.equal(rebound.status, 403)
+  assert.equal(rebound.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY)
+  assert.equal((await app.request('http://127.0.0.1/api/runs/nope')).status, 404)
+})
+
+test('bound beyond loopback: /api needs the bearer token', async () => {
+  const app = createDashboardApp({ store, token: 'a'.repeat(32) })
+  assert.equal((await app.request('http://10.0.0.5/api/runs')).status, 401)
+  assert.equal((await app.request('http://10.0.0.5/api/runs', { headers: { authorization: `Bearer ${'b'.repeat(32)}` } })).status, 401)
+  const ok = await app.request('http://10.0.0.5/api/runs/run-bench', { headers: { authorization: `Bearer ${'a'.repeat(32)}` } })
+  assert.equal(ok.status, 200)
+  assert.equal(((await ok.json()) as { manifest: { id: string } }).manifest.id, 'run-bench')
+})
