@@ -5,6 +5,7 @@ import { GroundTruthLog, type GroundTruthChunkKind, type GroundTruthOutcome, typ
 import type { MockConfig, MockFaultName } from './mock-config.js'
 import { countChatTokens, countTokens, messageText, outputTokenText, tokenIds, type MockMessage } from './mock-tokenizer.js'
 import { PowerTrace } from './power-trace.js'
+import { SimulatedDevice } from './simulated-device.js'
 import { TimerQueue } from './timer-queue.js'
 
 const MAX_BODY_BYTES = 32 << 20
@@ -46,6 +47,8 @@ class HttpProblem extends Error {
 export class MockEngine {
   readonly groundTruth: GroundTruthLog
   readonly power: PowerTrace
+  /** The simulated accelerator, when the config has a `device` section. */
+  readonly device: SimulatedDevice | null
   private readonly queue: TimerQueue
   private completions = 0
   private readonly open = new Set<ServerResponse>()
@@ -55,13 +58,21 @@ export class MockEngine {
     private readonly clock: Clock,
   ) {
     this.queue = new TimerQueue(clock)
-    this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW)
+    const d = config.device
+    let device: SimulatedDevice | null = null
+    this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW, d ? (streams) => device?.powerW(streams) ?? d.idleW : null)
+    if (d) {
+      const { stateFile, ...params } = d
+      device = new SimulatedDevice(params, SimulatedDevice.statePathFrom(stateFile), () => this.power.read().streams, () => this.power.read().energyJ)
+    }
+    this.device = device
     this.groundTruth = new GroundTruthLog(config.groundTruthLimit, config.groundTruthFile)
   }
 
   /** Stops every scheduled write and closes the log. Responses still open are destroyed. */
   async close(): Promise<void> {
     this.queue.clear()
+    this.device?.close()
     for (const res of this.open) res.destroy()
     this.open.clear()
     await this.groundTruth.close()
@@ -221,6 +232,11 @@ export class MockEngine {
     return { api, n, model, promptTokens, plannedTokens, finishReason: plannedTokens < limit ? 'stop' : 'length', includeUsage, continuousUsage, faults, gt }
   }
 
+  /** Time between tokens for a request admitted now: fixed, or the device model's at the batch in flight. */
+  private itlMsNow(): number {
+    return this.device ? this.device.itlMs(this.power.read().streams) : this.config.itlMs
+  }
+
   /** A streamed answer: headers, (chat) a role chunk, content chunks on an absolute schedule, usage, [DONE]. */
   private stream(res: ServerResponse, plan: Plan, end: (o: GroundTruthOutcome) => void): void {
     const c = this.config
@@ -228,7 +244,7 @@ export class MockEngine {
     const k = c.tokensPerChunk
     const chunks = Math.ceil(plan.plannedTokens / k)
     const firstNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * plan.promptTokens) * NS_PER_MS
-    const stepNs = k * c.itlMs * NS_PER_MS
+    const stepNs = k * this.itlMsNow() * NS_PER_MS
     const stallAt = plan.faults.has('stall') ? Math.min(c.faults.stall.afterChunks, chunks) : Infinity
     const stallNs = c.faults.stall.ms * NS_PER_MS
     const created = Math.floor(gt.receivedAtWallMs / 1000)
@@ -321,7 +337,7 @@ export class MockEngine {
   private whole(res: ServerResponse, plan: Plan, end: (o: GroundTruthOutcome) => void): void {
     const c = this.config
     const gt = plan.gt
-    const lastNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * plan.promptTokens + (plan.plannedTokens - 1) * c.itlMs) * NS_PER_MS
+    const lastNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * plan.promptTokens + (plan.plannedTokens - 1) * this.itlMsNow()) * NS_PER_MS
     const slowNs = plan.faults.has('slowHeaders') ? gt.receivedAtNs + c.faults.slowHeaders.ms * NS_PER_MS : 0
     this.queue.at(Math.max(lastNs, slowNs), () => {
       if (res.destroyed) return
