@@ -52,6 +52,20 @@ export const MockPrefixCacheSchema = z.strictObject({
   capacityTokens: z.number().int().positive().default(1_000_000),
 })
 
+/** The simulated accelerator (device-model.ts): token speed and power answer the cap, clock and batch. */
+export const MockDeviceSchema = z.strictObject({
+  /** State file shared with knobs and the NVML stub (else TOKENWATT_SIM_DEVICE_STATE; none: fixed at TDP). */
+  stateFile: z.string().min(1).optional(),
+  idleW: z.number().nonnegative().default(100),
+  uncoreW: z.number().nonnegative().default(150),
+  dynamicW: z.number().positive().default(450),
+  smClockMaxMHz: z.number().positive().default(1980),
+  fMin: z.number().positive().max(1).default(0.3),
+  baseItlMs: z.number().positive().default(10),
+  batchSlope: z.number().nonnegative().default(0.08),
+  halfBatch: z.number().positive().default(2),
+})
+
 export const MockConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   /** 0 picks a free port. */
@@ -75,6 +89,8 @@ export const MockConfigSchema = z.strictObject({
   faults: MockFaultsSchema.prefault({}),
   power: MockPowerSchema.prefault({}),
   prefixCache: MockPrefixCacheSchema.prefault({}),
+  /** Simulated accelerator; when given it replaces `itlMs` and the power trace's step model. */
+  device: MockDeviceSchema.optional(),
   /** Append every request's ground truth to this JSONL file. */
   groundTruthFile: z.string().min(1).optional(),
   /** Ground-truth records kept in memory (oldest dropped first). */

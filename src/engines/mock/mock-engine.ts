@@ -7,6 +7,7 @@ import { countChatTokens, countTokens, messageText, outputTokenText, tokenIds, t
 import { PowerTrace } from './power-trace.js'
 import { MockServerMetrics } from './server-metrics.js'
 import { chatTokenIds, PrefixCache } from './prefix-cache.js'
+import { SimulatedDevice } from './simulated-device.js'
 import { TimerQueue } from './timer-queue.js'
 
 const MAX_BODY_BYTES = 32 << 20
@@ -54,6 +55,8 @@ export class MockEngine {
   readonly power: PowerTrace
   /** vLLM-named counters on GET /metrics, for `tokenwatt monitor` (issue 10). */
   readonly serverMetrics: MockServerMetrics
+  /** The simulated accelerator, when the config has a `device` section. */
+  readonly device: SimulatedDevice | null
   private readonly queue: TimerQueue
   private completions = 0
   private readonly open = new Set<ServerResponse>()
@@ -64,7 +67,14 @@ export class MockEngine {
     private readonly clock: Clock,
   ) {
     this.queue = new TimerQueue(clock)
-    this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW)
+    const d = config.device
+    let device: SimulatedDevice | null = null
+    this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW, d ? (streams) => device?.powerW(streams) ?? d.idleW : null)
+    if (d) {
+      const { stateFile, ...params } = d
+      device = new SimulatedDevice(params, SimulatedDevice.statePathFrom(stateFile), () => this.power.read().streams, () => this.power.read().energyJ)
+    }
+    this.device = device
     this.groundTruth = new GroundTruthLog(config.groundTruthLimit, config.groundTruthFile)
     this.serverMetrics = new MockServerMetrics(config.models[0] ?? 'mock')
     const pc = config.prefixCache
@@ -74,6 +84,7 @@ export class MockEngine {
   /** Stops every scheduled write and closes the log. Responses still open are destroyed. */
   async close(): Promise<void> {
     this.queue.clear()
+    this.device?.close()
     for (const res of this.open) res.destroy()
     this.open.clear()
     await this.groundTruth.close()
@@ -248,6 +259,11 @@ export class MockEngine {
     return { api, n, model, promptTokens, cachedTokens, cachesPrompts: this.prefixCache !== null, plannedTokens, finishReason: plannedTokens < limit ? 'stop' : 'length', includeUsage, continuousUsage, faults, gt }
   }
 
+  /** Time between tokens for a request admitted now: fixed, or the device model's at the batch in flight. */
+  private itlMsNow(): number {
+    return this.device ? this.device.itlMs(this.power.read().streams) : this.config.itlMs
+  }
+
   /** A streamed answer: headers, (chat) a role chunk, content chunks on an absolute schedule, usage, [DONE]. */
   private stream(res: ServerResponse, plan: Plan, end: (o: GroundTruthOutcome) => void): void {
     const c = this.config
@@ -255,7 +271,7 @@ export class MockEngine {
     const k = c.tokensPerChunk
     const chunks = Math.ceil(plan.plannedTokens / k)
     const firstNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * (plan.promptTokens - plan.cachedTokens)) * NS_PER_MS
-    const stepNs = k * c.itlMs * NS_PER_MS
+    const stepNs = k * this.itlMsNow() * NS_PER_MS
     const stallAt = plan.faults.has('stall') ? Math.min(c.faults.stall.afterChunks, chunks) : Infinity
     const stallNs = c.faults.stall.ms * NS_PER_MS
     const created = Math.floor(gt.receivedAtWallMs / 1000)
@@ -352,7 +368,7 @@ export class MockEngine {
   private whole(res: ServerResponse, plan: Plan, end: (o: GroundTruthOutcome) => void): void {
     const c = this.config
     const gt = plan.gt
-    const lastNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * (plan.promptTokens - plan.cachedTokens) + (plan.plannedTokens - 1) * c.itlMs) * NS_PER_MS
+    const lastNs = gt.receivedAtNs + (c.ttftMs + c.prefillMsPerToken * (plan.promptTokens - plan.cachedTokens) + (plan.plannedTokens - 1) * this.itlMsNow()) * NS_PER_MS
     const slowNs = plan.faults.has('slowHeaders') ? gt.receivedAtNs + c.faults.slowHeaders.ms * NS_PER_MS : 0
     this.queue.at(Math.max(lastNs, slowNs), () => {
       if (res.destroyed) return

@@ -26,12 +26,15 @@ export class PowerTrace {
     private readonly idleW: number,
     private readonly perStreamW: number,
     private readonly maxW: number,
+    /** A device model's power at a number of streams, replacing the step model (simulated-device.ts). */
+    private readonly powerOf: ((streams: number) => number) | null = null,
   ) {
     this.lastNs = clock.nowNs()
   }
 
   /** Power at a given number of streams. */
   powerAt(streams: number): number {
+    if (this.powerOf) return this.powerOf(streams)
     return Math.min(this.maxW, this.idleW + this.perStreamW * streams)
   }
 
