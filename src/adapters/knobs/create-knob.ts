@@ -68,7 +68,7 @@ export function recreateBackend(name: string, options: Readonly<Record<string, u
   const device = typeof options.device === 'number' ? options.device : 0
   const library = typeof options.library === 'string' ? options.library : undefined
   const nvmlOpts = { device, ...(library ? { library } : {}) }
-  if (name === 'gpu.power-limit-w' && via === 'nvidia-smi') return new NvidiaSmiPowerLimitBackend({ device, ...(typeof options.command === 'string' ? { command: options.command } : {}) })
+  if (name === 'gpu.power-limit-w' && via === 'nvidia-smi') return new NvidiaSmiPowerLimitBackend({ device, ...(typeof options.command === 'string' ? { command: options.command } : {}) }, env)
   if (name === 'gpu.power-limit-w' && via === 'nvml') return new NvmlPowerLimitBackend(nvmlOpts, nvmlLibraryPath(nvmlOpts, env))
   if (name === 'gpu.sm-clock-mhz' && via === 'nvml') return new NvmlLockedClockBackend(nvmlOpts, nvmlLibraryPath(nvmlOpts, env))
   if (name === 'gpu.power-profile' && via === 'nvml') return new NvmlPowerProfileBackend(nvmlOpts, nvmlLibraryPath(nvmlOpts, env))

@@ -23,7 +23,10 @@ export class NvidiaSmiPowerLimitBackend implements KnobBackend {
 
   readonly options: Readonly<Record<string, unknown>>
 
-  constructor(private readonly opts: NvidiaSmiKnobOptions) {
+  constructor(
+    private readonly opts: NvidiaSmiKnobOptions,
+    private readonly env: Readonly<Record<string, string | undefined>> = process.env,
+  ) {
     this.options = { via: 'nvidia-smi', ...opts }
     this.command = opts.command ?? 'nvidia-smi'
     this.id = `gpu.power-limit-w@nvidia-smi:${opts.device}`
@@ -39,7 +42,7 @@ export class NvidiaSmiPowerLimitBackend implements KnobBackend {
 
   private run(args: readonly string[]): string {
     try {
-      return execFileSync(this.command, ['-i', String(this.opts.device), ...args], { encoding: 'utf8', timeout: TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] })
+      return execFileSync(this.command, ['-i', String(this.opts.device), ...args], { encoding: 'utf8', timeout: TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'], env: { ...this.env } })
     } catch (e) {
       const err = e as NodeJS.ErrnoException & { stdout?: string; stderr?: string; status?: number }
       if (err.code === 'ENOENT') throw new KnobError(`gpu.power-limit-w: ${this.command} not found`, { hint: 'install the NVIDIA driver utilities, or use `via: nvml` with TOKENWATT_NVML_LIBRARY' })
