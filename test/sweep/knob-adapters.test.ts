@@ -76,7 +76,7 @@ test('cpu.power-limit-w sweep restores the RAPL limit after success and after ki
   const { root, limitFile } = powercapTree()
   const env = { TOKENWATT_KNOB_JOURNAL: join(root, 'journal.json') }
   const yaml = join(root, 'sweep.yaml')
-  const base = `target: { endpoint: "${gpu.mock.baseUrl}" }\nload: { type: closed-loop, concurrency: 2 }\nworkload: { output: 8 }\nout: ${join(root, 'out')}\nstore: ${join(root, 'db.sqlite')}\n`
+  const base = `target: { endpoint: "${gpu.mock.baseUrl}" }\nmeters: [{ kind: mock }]\nload: { type: closed-loop, concurrency: 2 }\nworkload: { output: 8 }\nout: ${join(root, 'out')}\nstore: ${join(root, 'db.sqlite')}\n`
   writeFileSync(yaml, `${base}stop: { durationS: 0.5 }\nsweep:\n  knobs:\n    - { name: cpu.power-limit-w, values: [30, 50], root: "${root}" }\n`)
   const r = await runCli(['sweep', '-c', yaml, '--no-progress'], { cwd: root, env })
   assert.ok(r.code === 0 || r.code === 99, r.stderr + r.stdout)
@@ -102,7 +102,7 @@ test('gpu.power-limit-w via nvidia-smi: Ctrl-C restores it, kill -9 is put back 
   const env = { PATH: fakes.env.PATH ?? '', TOKENWATT_SIM_DEVICE_STATE: gpu.statePath, TOKENWATT_KNOB_JOURNAL: join(dir, 'journal.json') }
   const limit = (): number => (gpu.state().power_limit_mw ?? 0) / 1000
   const yaml = join(dir, 'sweep.yaml')
-  const config = (durationS: number, values: string): string => `target: { endpoint: "${gpu.mock.baseUrl}" }\nload: { type: closed-loop, concurrency: 4 }\nworkload: { output: 16 }\nstop: { durationS: ${durationS} }\nout: ${join(dir, 'out')}\nstore: ${join(dir, 'db.sqlite')}\nsweep:\n  knobs:\n    - { name: gpu.power-limit-w, via: nvidia-smi, devices: [0], values: [${values}] }\n`
+  const config = (durationS: number, values: string): string => `target: { endpoint: "${gpu.mock.baseUrl}" }\nmeters: [{ kind: mock }]\nload: { type: closed-loop, concurrency: 4 }\nworkload: { output: 16 }\nstop: { durationS: ${durationS} }\nout: ${join(dir, 'out')}\nstore: ${join(dir, 'db.sqlite')}\nsweep:\n  knobs:\n    - { name: gpu.power-limit-w, via: nvidia-smi, devices: [0], values: [${values}] }\n`
   writeFileSync(yaml, config(0.5, '100, 450'))
   const ok = await runCli(['sweep', '-c', yaml, '--no-progress', '--json'], { cwd: dir, env })
   assert.ok(ok.code === 0 || ok.code === 99, ok.stderr)
