@@ -47,6 +47,10 @@ export function renderSweepSummary(r: SweepResult): string {
       lines.push(`  J per good token   ${fmt(s.joulesPerGoodToken.baseline)} → ${fmt(s.joulesPerGoodToken.chosen)} (${pct(s.joulesPerGoodToken.changeRel)}${s.joulesPerGoodToken.interval ? `, ${pct(s.joulesPerGoodToken.interval.low)} … ${pct(s.joulesPerGoodToken.interval.high)}` : ''})`)
       lines.push(`  $ per M good tokens ${fmt(s.usdPerMillionGoodTokens.baseline)} → ${fmt(s.usdPerMillionGoodTokens.chosen)} (${pct(s.usdPerMillionGoodTokens.changeRel)})`)
       lines.push(`  good tok/s per MW  ${fmt(s.goodTokensPerSPerMW.baseline)} → ${fmt(s.goodTokensPerSPerMW.chosen)} (${pct(s.goodTokensPerSPerMW.changeRel)})`)
+      const b = s.goodTokensPerSPerMW.baseline
+      const ch = s.goodTokensPerSPerMW.chosen
+      const cap = c.knobs['gpu.power-limit-w']
+      if (b !== null && ch !== null) lines.push(`  at site scale: every provisioned MW serves ${fmt(ch - b)} more good tok/s at the chosen point; size a site with \`tokenwatt plan --from ${r.id} --site-mw N${cap !== undefined ? ` --power-cap-w ${cap}` : ''}\``)
     }
   }
   for (const x of r.restored) lines.push(`restored ${x.id} to ${x.value} ${x.unit}`)

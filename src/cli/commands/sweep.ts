@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
@@ -6,9 +6,8 @@ import { defaultKnobJournalPath } from '../../adapters/knobs/knob-journal.js'
 import { KnobSession } from '../../adapters/knobs/knob-session.js'
 import { RestartedServer } from '../../adapters/knobs/server-restart.js'
 import type { BenchConfig } from '../../core/config/bench-schema.js'
-import { ConfigError, ExitCode, NotFoundError } from '../../core/errors.js'
+import { ConfigError, ExitCode } from '../../core/errors.js'
 import { parseKnobSpec } from '../../core/sweep/knob-spec.js'
-import { SWEEP_SCHEMA, type SweepResult } from '../../core/sweep/sweep-result.js'
 import { OBJECTIVES, SweepSectionSchema, type SweepSection } from '../../core/sweep/sweep-schema.js'
 import { startLocalEngine } from '../../engines/local/index.js'
 import { runSweep } from '../../runtime/run-sweep.js'
@@ -23,6 +22,7 @@ import { collect, nonNegativeInt, positiveInt, number } from '../parse-args.js'
 import { renderSweepSummary } from '../render-sweep.js'
 import { writeSweepReport } from '../sweep-report.js'
 import { benchConfigFrom } from './bench.js'
+import { readSweep } from '../sweep-file.js'
 
 const HINT = 'see `tokenwatt sweep --help` and docs/config.md (sweep:)'
 
@@ -154,17 +154,4 @@ function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`
   writeFileSync(tmp, text)
   renameSync(tmp, path)
-}
-
-/** Reads a sweep.json (for --resume, compare, verify, plan). */
-export function readSweep(path: string, name: string): SweepResult {
-  if (!existsSync(path)) throw new NotFoundError(`sweep ${name}: no ${path}`, { hint: 'give the sweep id printed by `tokenwatt sweep` (a folder under --out)' })
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'))
-  } catch (e) {
-    throw new ConfigError(`sweep ${name}: ${path} is not JSON (${(e as Error).message})`)
-  }
-  if ((parsed as { schema?: unknown }).schema !== SWEEP_SCHEMA) throw new ConfigError(`sweep ${name}: ${path} is not a ${SWEEP_SCHEMA} file`)
-  return parsed as SweepResult
 }

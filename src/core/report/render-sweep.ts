@@ -35,7 +35,7 @@ export function sweepChartSpecs(r: SweepResult): ChartSpec[] {
       ...chartBase(),
       data: { values },
       layer: [
-        { mark: { type: 'rule' }, encoding: { x: { field: 'x', type: 'quantitative', title: x }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal', title: null } } },
+        { mark: { type: 'rule' }, encoding: { x: { field: 'x', type: 'quantitative', title: x, scale: { zero: false } }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal', title: null } } },
         { mark: { type: 'line', point: false }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative', title: r.unit, scale: { zero: false } }, color: { field: 'series', type: 'nominal', title: null } } },
         { mark: { type: 'point', size: 60 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, color: { field: 'series', type: 'nominal', title: null }, fill: { condition: { test: "datum.feasible === 'meets SLO'", field: 'series', type: 'nominal' }, value: 'white' }, shape: { field: 'feasible', type: 'nominal', title: null } } },
       ],

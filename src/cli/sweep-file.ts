@@ -1,0 +1,16 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { ConfigError, NotFoundError } from '../core/errors.js'
+import { SWEEP_SCHEMA, type SweepResult } from '../core/sweep/sweep-result.js'
+
+/** Reads a sweep.json (for --resume, compare, verify, plan). */
+export function readSweep(path: string, name: string): SweepResult {
+  if (!existsSync(path)) throw new NotFoundError(`sweep ${name}: no ${path}`, { hint: 'give the sweep id printed by `tokenwatt sweep` (a folder under --out)' })
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (e) {
+    throw new ConfigError(`sweep ${name}: ${path} is not JSON (${(e as Error).message})`)
+  }
+  if ((parsed as { schema?: unknown }).schema !== SWEEP_SCHEMA) throw new ConfigError(`sweep ${name}: ${path} is not a ${SWEEP_SCHEMA} file`)
+  return parsed as SweepResult
+}
