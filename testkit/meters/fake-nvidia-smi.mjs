@@ -32,7 +32,9 @@ function readState() {
       const eq = line.indexOf('=')
       if (eq > 0) out[line.slice(0, eq)] = Number(line.slice(eq + 1))
     }
-  } catch {}
+  } catch {
+    // no state file yet: the defaults below apply
+  }
   return out
 }
 const state = readState()

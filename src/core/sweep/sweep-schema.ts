@@ -9,7 +9,7 @@ export const KnobConfigSchema = z
   .strictObject({
     name: z.string().min(1).describe('Knob: concurrency, rate, gpu.power-limit-w, gpu.sm-clock-mhz, gpu.power-profile, cpu.power-limit-w, cpu.max-freq-khz, engine.parallel|threads|batch-size, server.NAME, workload.FIELD.'),
     values: z.array(z.number()).min(1).optional().describe('The values, in order.'),
-    range: z.strictObject({ from: z.number(), to: z.number(), step: z.number().positive() }).optional().describe('Inclusive range from..to by step (instead of values).'),
+    range: z.strictObject({ from: z.number().describe('First value.'), to: z.number().describe('Last value (included when a step lands on it).'), step: z.number().positive().describe('Step between values.') }).optional().describe('Inclusive range from..to by step (instead of values).'),
     via: z.enum(['nvml', 'nvidia-smi']).optional().describe('GPU knobs: NVML (default; TOKENWATT_NVML_LIBRARY honoured) or `nvidia-smi -pl` (power limit only).'),
     devices: z.union([z.literal('all'), z.array(z.number().int().nonnegative()).min(1)]).default('all').describe('GPU knobs: the GPU indices to set (default every GPU).'),
     library: z.string().min(1).optional().describe('GPU knobs via NVML: path of libnvidia-ml.'),
