@@ -94,3 +94,22 @@ test('bad sweep flags get one line and a hint', async () => {
   const yaml = await runCli(['sweep', '-c', join(gpu.dir, 'bad.yaml')], { cwd: gpu.dir })
   assert.match(yaml.stderr, /strategy: .*bad\.yaml:7/)
 })
+
+test('locked SM clock: the sweep pins the clock, the model slows, and the lock is reset after', { skip }, async () => {
+  const r = await runCli(['sweep', ...common(), '--duration', '1.5', '--knob', 'gpu.sm-clock-mhz=990,1980', '--json'], { cwd: gpu.dir, env: env() })
+  assert.equal(r.code, 0, r.stderr)
+  const s = JSON.parse(r.stdout) as SweepResult
+  const [half, full] = s.points
+  assert.equal(half?.hardware['gpu.sm-clock-mhz']?.enforced['gpu.sm-clock-mhz@nvml:0'], 990)
+  // half the clock: about half the tokens per second (the model's ITL scales with 1/f)
+  const ratio = (half?.repeats[0]?.outputTokensPerS ?? 0) / (full?.repeats[0]?.outputTokensPerS ?? 1)
+  assert.ok(ratio > 0.4 && ratio < 0.65, `ratio ${ratio}`)
+  assert.deepEqual(s.restored, [{ id: 'gpu.sm-clock-mhz@nvml:0', value: 0, unit: 'MHz' }])
+  assert.equal(gpu.state().locked_sm_clock_mhz, 0)
+})
+
+test('workload power profiles on a driver without them fail preflight with one line', { skip }, async () => {
+  const r = await runCli(['sweep', ...common(), '--duration', '1', '--knob', 'gpu.power-profile=0,1'], { cwd: gpu.dir, env: env() })
+  assert.equal(r.code, 7, r.stderr)
+  assert.match(r.stderr, /gpu\.power-profile: this NVIDIA driver has no workload power profiles.*\nhint: .*R570/)
+})
