@@ -13,6 +13,8 @@ import { RunSummarySchema } from '../src/core/summary-schema.js'
 import { configMd } from './config-doc.js'
 import { MonitorConfigSchema } from '../src/core/config/monitor-schema.js'
 import { monitorMd } from './monitor-docs.js'
+import { SweepSectionSchema } from '../src/core/sweep/sweep-schema.js'
+import { SweepResultSchema } from '../src/core/sweep/sweep-result-schema.js'
 
 const root = join(import.meta.dirname, '..')
 const check = process.argv.includes('--check')
@@ -63,12 +65,18 @@ async function cliMd(): Promise<string> {
 }
 
 const benchConfigJsonSchema = z.toJSONSchema(BenchConfigSchema, { io: 'input', unrepresentable: 'any' })
+// A sweep config is a bench config plus its sweep: section.
+const sweepSectionJson = z.toJSONSchema(SweepSectionSchema.describe('`tokenwatt sweep` only: the knobs, strategy, objective and restart command (see README, Sweep).'), { io: 'input', unrepresentable: 'any' })
+const { $schema: _s, ...sweepSectionBody } = sweepSectionJson as Record<string, unknown>
+const configJsonSchema = { ...benchConfigJsonSchema, properties: { ...(benchConfigJsonSchema.properties ?? {}), sweep: sweepSectionBody } }
 const files: Record<string, string> = {
   'docs/metrics.md': metricsMd(),
-  'docs/config.md': configMd(benchConfigJsonSchema as Parameters<typeof configMd>[0]),
+  'docs/config.md': configMd(configJsonSchema as Parameters<typeof configMd>[0]),
   'docs/cli.md': await cliMd(),
   'docs/schema/run.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/run.v1.json', ...z.toJSONSchema(RunSummarySchema, { io: 'output', unrepresentable: 'any' }) }, null, 2)}\n`,
   'docs/schema/bench-config.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/bench-config.json', ...benchConfigJsonSchema }, null, 2)}\n`,
+  'docs/schema/sweep-config.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/sweep-config.json', ...configJsonSchema }, null, 2)}\n`,
+  'docs/schema/sweep.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/sweep.v1.json', ...z.toJSONSchema(SweepResultSchema, { io: 'output', unrepresentable: 'any' }) }, null, 2)}\n`,
   'docs/monitor.md': monitorMd(),
   'docs/schema/monitor-config.schema.json': `${JSON.stringify({ $id: 'https://tokenwatt.dev/schema/monitor-config.json', ...z.toJSONSchema(MonitorConfigSchema, { io: 'input', unrepresentable: 'any' }) }, null, 2)}\n`,
 }

@@ -4,6 +4,8 @@ import { registerCommands } from './commands/index.js'
 import type { CliContext } from './cli-context.js'
 import type { CliHost } from './host.js'
 import { VERSION } from './version.js'
+import { defaultKnobJournalPath } from '../adapters/knobs/knob-journal.js'
+import { describeRestore, restoreOrphans } from '../adapters/knobs/restore-orphans.js'
 
 /**
  * Runs the CLI in-process and returns the exit code. Every error ends as one line (plus a hint) on
@@ -31,11 +33,23 @@ export async function main(argv: readonly string[], host: CliHost): Promise<numb
     for (const sub of c.commands) configure(sub)
   }
   configure(program)
+  // A sweep killed with -9 (or a crash) left hardware knobs changed: put them back before anything else.
+  if (argv[0] !== 'knobs') restoreLeftKnobs(host)
   try {
     await program.parseAsync([...argv], { from: 'user' })
     return ctx.exitCode
   } catch (e) {
     return reportError(e, ctx)
+  }
+}
+
+function restoreLeftKnobs(host: CliHost): void {
+  try {
+    const r = restoreOrphans(defaultKnobJournalPath(host.env), host.env)
+    for (const line of describeRestore(r)) host.stderr.write(`tokenwatt: ${line}\n`)
+    if (r.failed.length > 0) host.stderr.write('hint: run `tokenwatt knobs restore` (as root where the knob needs it) to retry\n')
+  } catch (e) {
+    host.stderr.write(`tokenwatt: warning: the knob restore journal could not be read (${(e as Error).message})\n`)
   }
 }
 

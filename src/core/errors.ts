@@ -11,6 +11,7 @@ export const ExitCode = {
   MeterUnavailable: 4,
   NotFound: 5,
   InvalidRun: 6,
+  KnobFailed: 7,
   ClaimFailed: 98,
   SloFailed: 99,
   Interrupted: 130,
@@ -67,6 +68,12 @@ export class EngineError extends TokenwattError {
 export class InterruptedError extends TokenwattError {
   readonly code = 'TW_INTERRUPTED'
   override readonly exitCode = ExitCode.Interrupted
+}
+
+/** A knob (power cap, clock, server setting) cannot be read, changed or put back. */
+export class KnobError extends TokenwattError {
+  readonly code = 'TW_KNOB_FAILED'
+  override readonly exitCode = ExitCode.KnobFailed
 }
 
 export function isTokenwattError(e: unknown): e is TokenwattError {

@@ -206,6 +206,11 @@ export interface Knob {
   /** Puts back the value found before the first `set` (no-op when never set). */
   restore(): Promise<void>
   /**
+   * The same, synchronously, for the process's exit path (a second Ctrl-C, `process.exit`), where
+   * no promise is awaited any more. Persistent knobs implement it.
+   */
+  restoreSync?(): void
+  /**
    * Power-throttle state, where the device reports it (NVML clock event reasons and the power
    * violation counter): a sweep reads it before and after a point to report time throttled for power.
    */

@@ -23,7 +23,7 @@
  *   power_limit_mw, power_limit_default_mw, power_limit_min_mw, power_limit_max_mw,
  *   locked_sm_clock_mhz (0 = not locked), sm_clock_max_mhz, power_mw, energy_mj,
  *   throttle_power_ns (cumulative ns at the power cap)
- * Setters clamp a requested limit into [min, max] as firmware does and answer NO_PERMISSION (4)
+ * The limit setter rejects a value outside [min, max] with INVALID_ARGUMENT (2), as NVML does; setters answer NO_PERMISSION (4)
  * when TOKENWATT_SIM_NO_PERMISSION=1. The workload power profile API is deliberately not exported
  * (as on drivers before R570), so that path of the knob is exercised.
  */
@@ -290,8 +290,8 @@ int nvmlDeviceSetPowerManagementLimit(nvmlDevice_t d, unsigned int mw) {
   if (no_permission()) return 4;
   sim_state s; state_read(&s);
   double v = mw;
-  if (v < s.v[S_MIN]) v = s.v[S_MIN];
-  if (v > s.v[S_MAX]) v = s.v[S_MAX];
+  /* real NVML rejects a limit outside the constraints (NVML_ERROR_INVALID_ARGUMENT) */
+  if (v < s.v[S_MIN] || v > s.v[S_MAX]) return 2;
   s.v[S_LIMIT] = v; s.has[S_LIMIT] = 1;
   limit_mw = (unsigned int)v;
   return state_write(&s);

@@ -61,6 +61,7 @@ export async function runBenchFromConfig(config: BenchConfig, host: CliHost, opt
     quant: config.local.quant,
     parallel: config.local.parallel,
     threads: config.local.threads,
+    ...(config.local.batchSize !== undefined ? { batchSize: config.local.batchSize } : {}),
     ...(config.local.cacheDir ? { cacheDir: resolve(host.cwd, config.local.cacheDir) } : {}),
     signal: host.signal,
     onLog: (line) => options.progress !== false && host.stderr.write(`${line}\n`),

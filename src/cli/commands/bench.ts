@@ -4,7 +4,7 @@ import { BenchConfigSchema, type BenchConfig } from '../../core/config/bench-sch
 import { ConfigError } from '../../core/errors.js'
 import { addBenchOptions, benchFlagsToConfig } from '../bench/bench-options.js'
 import { runBenchFromConfig } from '../bench/bench-runner.js'
-import { readConfigFile, resolveConfig } from '../config/load-config.js'
+import { readConfigFile, resolveConfig, type ConfigFile } from '../config/load-config.js'
 import { addCostOptions, costOptionsToConfig } from '../cost-options.js'
 import { addMeterOptions, meterOptionsToConfig } from '../meter-options.js'
 import type { CliContext } from '../cli-context.js'
@@ -14,8 +14,8 @@ import { startBenchDashboard } from '../../dashboard/bench-dashboard.js'
 const CONFIG_HINT = 'see `tokenwatt bench --help` and docs/config.md for every key'
 
 /** Reads -c FILE and the flags into one validated config (flags win over the file). */
-export function benchConfigFrom(opts: Record<string, unknown>, cmd: Command, ctx: CliContext, extraLayers: Record<string, unknown>[] = []): BenchConfig {
-  const file = typeof opts.config === 'string' ? readConfigFile(opts.config, ctx.host.cwd) : null
+export function benchConfigFrom(opts: Record<string, unknown>, cmd: Command, ctx: CliContext, extraLayers: Record<string, unknown>[] = [], fileOverride?: ConfigFile | null): BenchConfig {
+  const file = fileOverride !== undefined ? fileOverride : typeof opts.config === 'string' ? readConfigFile(opts.config, ctx.host.cwd) : null
   const cost = costOptionsToConfig(opts)
   const flags: Record<string, unknown> = { ...benchFlagsToConfig(opts, cmd), ...(meterOptionsToConfig(opts) as Record<string, unknown>), ...(cost !== undefined ? { cost } : {}) }
   if (opts.concurrency !== undefined && opts.rate !== undefined) {

@@ -8,6 +8,7 @@ import type { SloBounds } from '../../core/compare/run-evidence.js'
 import { ConfigError } from '../../core/errors.js'
 import { comparisonCells, compareChartSpecs, renderCompareHtml, renderCompareMarkdown, sloText } from '../../core/report/render-compare.js'
 import { addCostOptions, type CostOptions } from '../cost-options.js'
+import { resolveRunRef } from '../run-ref.js'
 import type { CliContext } from '../cli-context.js'
 import { loadStoredRun } from '../stored-run.js'
 import { VERSION } from '../version.js'
@@ -36,7 +37,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('compare')
     .description('Compare stored runs side by side at one SLO, with the winner per metric against the uncertainty')
-    .argument('<runs...>', 'two or more run ids, prefixes, or latest')
+    .argument('<runs...>', 'two or more run ids, prefixes, latest, or a sweep (its chosen point)')
     .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'md', 'html', 'json']).default('table'))
     .option('-o, --out <file>', 'write to a file (html default: compare.html)')
     .option('--slo-ttft-ms <ms>', 'judge every run at this TTFT bound', ms('--slo-ttft-ms'))
@@ -49,7 +50,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     const { store } = openCliStore(ctx, opts.store)
     let runs
     try {
-      runs = ids.map((id) => loadStoredRun(store, id, opts))
+      runs = ids.map((id) => loadStoredRun(store, resolveRunRef(id, ctx.host.cwd), opts))
     } finally {
       store.close()
     }

@@ -9,7 +9,12 @@ import { MeterSpecSchema, parseMeterFlag } from '../../core/config/meters-schema
 import { ConfigError, ExitCode } from '../../core/errors.js'
 import type { RunSummary } from '../../core/summary.js'
 import { LOCAL_ENGINE_DEFAULTS, MODEL_QUANTS, MODEL_SIZE_NAMES, defaultCacheDir, isModelQuant, isModelSize, startLocalEngine, type LocalEngine } from '../../engines/local/index.js'
-import { runBenchFromConfig } from '../bench/bench-runner.js'
+import { newRunId, runBenchFromConfig } from '../bench/bench-runner.js'
+import { redactConfig } from '../bench/redact.js'
+import { runSweep } from '../../runtime/run-sweep.js'
+import { SweepSectionSchema } from '../../core/sweep/sweep-schema.js'
+import type { SweepResult } from '../../core/sweep/sweep-result.js'
+import { writeSweepReport } from '../sweep-report.js'
 import { resolveConfig } from '../config/load-config.js'
 import { addCostOptions, costOptionsToConfig, type CostOptions } from '../cost-options.js'
 import type { CliContext } from '../cli-context.js'
@@ -177,6 +182,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         },
       })
       const steps: DemoStep[] = []
+      let sweep: SweepResult | null
       try {
         const m = engine.modelFile
         say(
@@ -185,29 +191,48 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         )
         const { meters, note } = await demoMeters(flags.meter, engine, ctx)
         if (note) say(note)
-        for (const users of flags.users) {
-          if (ctx.host.signal.aborted) break
-          const config = resolveConfig(BenchConfigSchema, null, {
-            target: { endpoint: engine.baseUrl, model: engine.model, api: 'chat' },
-            workload: { input: { type: 'fixed', value: flags.input }, output: { type: 'fixed', value: flags.output } },
-            load: { type: 'closed-loop', concurrency: users },
-            stop: { durationS: flags.stepDuration },
-            warmupRequests: users,
-            meters,
-            boundary: meters.length > 0 ? 'node' : 'device',
-            // One PUE: the energy attribution's facility level, which the cost model then prices.
-            cost: { usdPerKwh: DEMO_USD_PER_KWH, ...(costOptionsToConfig(withoutPue(flags)) as Record<string, unknown> | undefined) },
-            ...(flags.pue !== undefined ? { attribution: { facility: { pue: flags.pue } } } : {}),
-            out: flags.out,
-            ...(flags.store !== undefined ? { store: flags.store } : {}),
-            labels: { demo: 'true', users: String(users), engine: engine.engine, 'engine.model': engine.model },
-          }, 'see `tokenwatt demo --help`')
-          const result = await runBenchFromConfig(config, ctx.host, { progress: !flags.json })
-          const step = stepOf(users, result.summary, result.summaryPath, result.reportPath)
-          steps.push(step)
-          say(stepLine(step))
-          if (result.summary.status !== 'complete') break
-        }
+        // The steps are a sweep over users: each an ordinary stored run, and together a sweep.json
+        // with its frontier (throughput per MW against interactivity) and its optimum.
+        const baseConfig = resolveConfig(BenchConfigSchema, null, {
+          target: { endpoint: engine.baseUrl, model: engine.model, api: 'chat' },
+          workload: { input: { type: 'fixed', value: flags.input }, output: { type: 'fixed', value: flags.output } },
+          load: { type: 'closed-loop', concurrency: 1 },
+          stop: { durationS: flags.stepDuration },
+          meters,
+          boundary: meters.length > 0 ? 'node' : 'device',
+          // One PUE: the energy attribution's facility level, which the cost model then prices.
+          cost: { usdPerKwh: DEMO_USD_PER_KWH, ...(costOptionsToConfig(withoutPue(flags)) as Record<string, unknown> | undefined) },
+          ...(flags.pue !== undefined ? { attribution: { facility: { pue: flags.pue } } } : {}),
+          out: flags.out,
+          ...(flags.store !== undefined ? { store: flags.store } : {}),
+          labels: { demo: 'true', engine: engine.engine, 'engine.model': engine.model },
+        }, 'see `tokenwatt demo --help`')
+        const clock = new NodeClock()
+        const sweepId = `sweep-${newRunId(clock.wallMs())}`
+        const noKnobs = { open: () => undefined, current: () => ({}), apply: (): never => { throw new ConfigError('the demo changes no hardware') }, throttledForPowerNs: () => null, restoreAll: () => ({ restored: [], failed: [] }), close: () => undefined }
+        sweep = await runSweep(
+          { id: sweepId, base: baseConfig, sweep: SweepSectionSchema.parse({ knobs: [{ name: 'concurrency', values: flags.users }] }), resume: null, configForRecord: redactConfig(baseConfig) },
+          {
+            clock,
+            knobs: noKnobs,
+            server: null,
+            runPoint: async (config) => {
+              const users = config.load.type === 'closed-loop' ? config.load.concurrency : 1
+              const result = await runBenchFromConfig({ ...config, warmupRequests: users, labels: { ...config.labels, users: String(users) } }, ctx.host, { progress: !flags.json })
+              const step = stepOf(users, result.summary, result.summaryPath, result.reportPath)
+              steps.push(step)
+              say(stepLine(step))
+              return result
+            },
+            persist: () => undefined,
+            progress: () => undefined,
+            signal: ctx.host.signal,
+            wallIso: () => new Date(clock.wallMs()).toISOString(),
+          },
+        ).catch((e: unknown) => {
+          if (ctx.host.signal.aborted) return null
+          throw e
+        })
       } finally {
         await engine.stop()
       }
@@ -224,6 +249,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         steps,
       }
       writeFileSync(join(dir, 'demo.json'), `${JSON.stringify(record, null, 2)}\n`)
+      let sweepReport: string | null = null
+      if (sweep) {
+        writeFileSync(join(dir, 'sweep.json'), `${JSON.stringify(sweep, null, 2)}\n`)
+        sweepReport = join(dir, 'sweep.html')
+        await writeSweepReport(sweep, sweepReport, (w) => stderr.write(`warning: ${w}\n`))
+      }
       const best = steps.reduce<DemoStep | null>((b, s) => (b === null || s.outputTokensPerS > b.outputTokensPerS ? s : b), null)
       if (flags.json === true) stdout.write(`${JSON.stringify(record, null, 2)}\n`)
       else {
@@ -231,7 +262,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         if (engine.engine === 'node' && steps.length > 1) {
           say('note: the node engine batches sequences, but on a few CPU cores its throughput stays about flat while per-user latency grows; `tokenwatt engine build` then `--engine llama-server` shows continuous-batching gains')
         }
+        if (sweep?.chosen) say(`lowest energy per good token: ${sweep.chosen.key} (${fmt(sweep.chosen.objective.value === null ? null : sweep.chosen.objective.value * 1000, 2)} mJ/token${sweep.chosen.confidence === 'within-noise' ? `, within noise of ${sweep.chosen.tiedWith.join('; ')}` : ''}); frontier: ${sweep.frontier.join(' | ') || 'n/a'}`)
         say(`demo finished in ${totalS.toFixed(0)} s; demo summary: ${join(dir, 'demo.json')}`)
+        if (sweepReport) say(`sweep of the steps (frontier, J/token by users): ${sweepReport}`)
         for (const s of steps) say(`  ${s.users} user${s.users === 1 ? ' ' : 's'}: report ${s.reportPath}`)
         if (steps.length > 0) say('open a report in a browser, or compare the steps: tokenwatt compare ' + steps.map((s) => s.runId).join(' '))
       }

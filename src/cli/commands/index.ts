@@ -14,10 +14,14 @@ import { registerDemo } from './demo.js'
 import { registerMonitor } from './monitor.js'
 import { registerImport } from './import.js'
 import { registerDashboard } from './dashboard.js'
+import { registerSweep } from './sweep.js'
+import { registerKnobs } from './knobs.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBench(program, ctx)
+  registerSweep(program, ctx)
+  registerKnobs(program, ctx)
   registerRuns(program, ctx)
   registerReport(program, ctx)
   registerCompare(program, ctx)

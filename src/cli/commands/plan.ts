@@ -4,6 +4,7 @@ import { planSite, type PlanScenario, type SitePlan } from '../../core/economics
 import { escapeMarkdown as m } from '../../core/report/escape.js'
 import { formatCount, formatNumber, formatPercent, formatSi, formatUsd } from '../../core/report/format.js'
 import { addCostOptions, type CostOptions } from '../cost-options.js'
+import { resolveRunRef } from '../run-ref.js'
 import type { CliContext } from '../cli-context.js'
 import { costConfigFor } from '../run-cost.js'
 import { loadStoredRun } from '../stored-run.js'
@@ -68,7 +69,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     .command('plan')
     .description('Plan a site from a measured run: accelerators and racks that fit its power, tokens/day, $/Mtok, revenue; what-ifs')
     .requiredOption('--site-mw <mw>', 'facility (utility) power available, MW', positive('--site-mw'))
-    .requiredOption('--from <run>', 'run id, prefix, or latest')
+    .requiredOption('--from <run>', 'run id, prefix, latest, or a sweep (its chosen point)')
     .option('--power-cap-w <w>', 'accelerator power cap for the plan (replaces its nameplate in provisioned power)', positive('--power-cap-w'))
     .option('--accelerators-per-rack <n>', 'accelerators per rack (default: the preset\'s)', positive('--accelerators-per-rack'))
     .option('--price-usd-per-mtok <usd>', 'selling price per million output tokens (revenue)', positive('--price-usd-per-mtok'))
@@ -87,7 +88,7 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     const { store } = openCliStore(ctx, opts.store)
     let run
     try {
-      run = loadStoredRun(store, opts.from, opts, price)
+      run = loadStoredRun(store, resolveRunRef(opts.from, ctx.host.cwd), opts, price)
     } finally {
       store.close()
     }

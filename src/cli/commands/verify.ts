@@ -5,6 +5,7 @@ import { runEvidence } from '../../core/compare/run-evidence.js'
 import { ConfigError, ExitCode } from '../../core/errors.js'
 import { formatMetric } from '../../core/report/render-compare.js'
 import { addCostOptions, type CostOptions } from '../cost-options.js'
+import { resolveRunRef } from '../run-ref.js'
 import type { CliContext } from '../cli-context.js'
 import { loadStoredRun } from '../stored-run.js'
 import { openCliStore } from './runs.js'
@@ -47,7 +48,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('verify')
     .description('Check a claim such as "output_tokens_per_s_per_mw >= 2.5e6 at interactivity >= 90" against stored runs (exit 98 when it fails)')
-    .argument('<runs...>', 'run ids, prefixes, or latest; the claim is judged on the best run meeting its conditions')
+    .argument('<runs...>', 'run ids, prefixes, latest, or a sweep (its chosen point); the claim is judged on the best run meeting its conditions')
     .requiredOption('--claim <text>', 'METRIC OP VALUE [at METRIC OP VALUE [and …]]; repeat for several claims', (v: string, prev: string[] = []) => [...prev, v])
     .option('--strict', 'pass only when the whole 95 % interval satisfies the claim')
     .option('--json', 'print the verdicts as JSON')
@@ -60,7 +61,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     let evidence
     try {
       evidence = ids.map((id) => {
-        const r = loadStoredRun(store, id, opts)
+        const r = loadStoredRun(store, resolveRunRef(id, ctx.host.cwd), opts)
         return runEvidence(r.cost === r.summary.cost ? r.summary : { ...r.summary, cost: r.cost }, r.requests)
       })
     } finally {

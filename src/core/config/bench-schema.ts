@@ -86,6 +86,7 @@ export const LocalEngineSchema = z.strictObject({
   quant: z.enum(['f16', 'q8_0']).default('f16').describe('Weight type of the generated model.'),
   parallel: z.number().int().positive().default(8).describe('Parallel sequences (slots) of the engine.'),
   threads: z.number().int().positive().default(1).describe('CPU threads the engine computes with.'),
+  batchSize: z.number().int().positive().optional().describe('Tokens per decode batch (llama-server `-b`). Absent: the engine\'s default.'),
   cacheDir: z.string().optional().describe('Where generated models and the built llama-server are cached.'),
 })
 

@@ -23,6 +23,10 @@ const BLUE = '#2563eb'
 const ORANGE = '#ea580c'
 const WINDOW_FILL = '#16a34a'
 
+export const chartBase = (): Record<string, unknown> => ({
+  ...base(),
+})
+
 const base = (): Record<string, unknown> => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   width: WIDTH,

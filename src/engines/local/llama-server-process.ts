@@ -18,6 +18,8 @@ export interface LlamaServerProcessOptions {
   /** Context length per slot, in tokens. */
   readonly ctx: number
   readonly threads: number
+  /** Logical batch size (`-b`); absent: llama-server's default. */
+  readonly batchSize?: number
   readonly startTimeoutMs?: number
   /** Every line llama-server prints (it logs to stderr). */
   readonly onLog?: (line: string) => void
@@ -41,6 +43,7 @@ export function llamaServerArgs(o: LlamaServerProcessOptions, port: number): str
     '-tb', String(o.threads),
     '-np', String(o.parallel),
     '-c', String(o.ctx * o.parallel),
+    ...(o.batchSize !== undefined ? ['-b', String(o.batchSize)] : []),
     '--metrics',
     '--no-webui',
   ]

@@ -15,6 +15,7 @@ export interface NodeEngineOptions {
   /** Context length per sequence (tokens). */
   readonly ctx: number
   readonly threads: number
+  readonly batchSize?: number
   readonly onLog?: (line: string) => void
 }
 
@@ -34,6 +35,7 @@ export async function serveNodeEngine(o: NodeEngineOptions): Promise<RunningNode
     parallel: o.parallel,
     contextPerSequence: o.ctx,
     threads: o.threads,
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
     ...(o.onLog ? { onLog: o.onLog } : {}),
   })
   const loadMs = performance.now() - started

@@ -18,6 +18,8 @@ export interface NodeLlamaBackendOptions {
   /** Context length of each sequence, in tokens. */
   readonly contextPerSequence: number
   readonly threads: number
+  /** Tokens per llama_decode batch (llama-server's -b); default min(512, contextPerSequence). */
+  readonly batchSize?: number
   /** Receives llama.cpp warnings and errors. */
   readonly onLog?: (line: string) => void
 }
@@ -137,7 +139,7 @@ export class NodeLlamaBackend implements GenerationBackend {
         contextSize: options.contextPerSequence,
         sequences: options.parallel,
         threads: options.threads,
-        batchSize: Math.min(512, options.contextPerSequence),
+        batchSize: options.batchSize ?? Math.min(512, options.contextPerSequence),
       })
       const sequences: LlamaContextSequence[] = []
       for (let i = 0; i < options.parallel; i++) sequences.push(context.getSequence())

@@ -48,6 +48,8 @@ export interface LocalEngineOptions {
   readonly ctx?: number
   /** CPU threads for decode and prefill. Default 1 (2 is pathological on 2-vCPU VMs). */
   readonly threads?: number
+  /** Tokens per decode batch (llama-server -b). Default: the engine's. */
+  readonly batchSize?: number
   /** Where models and built engines are cached. Default `$XDG_CACHE_HOME/tokenwatt` or `~/.cache/tokenwatt`. */
   readonly cacheDir?: string
   /** llama-server only: build it (≈ 6 min on 2 cores) when it is not in the cache. Default false. */
@@ -115,7 +117,7 @@ export async function startLocalEngine(options: LocalEngineOptions = {}): Promis
 
   const modelFile = await ensureModelFile({ size: settings.size, quant: settings.quant, cacheDir, onProgress: onLog, ...(options.seed !== undefined ? { seed: options.seed } : {}) })
   options.signal?.throwIfAborted()
-  const common = { modelPath: modelFile.path, modelName: modelFile.name, host, port, parallel: settings.parallel, ctx: settings.ctx, threads: settings.threads }
+  const common = { modelPath: modelFile.path, modelName: modelFile.name, host, port, parallel: settings.parallel, ctx: settings.ctx, threads: settings.threads, ...(options.batchSize !== undefined ? { batchSize: positiveInt('batchSize', options.batchSize) } : {}) }
 
   if (binaryPath !== null) {
     const server = await startLlamaServerProcess({

@@ -347,8 +347,12 @@ export class MockEngine {
       if (next === chunks && stallAt !== chunks) step(next)
       else this.queue.at(dueNs(next), () => step(next))
     }
+    // With a simulated device each step takes the time the device's clock allows now (a cap changed
+    // mid-request shows from the next token); without one the schedule is fixed at admission.
+    let deviceDueNs = firstNs
     const dueNs = (j: number): number => {
-      const t = firstNs + Math.min(j, chunks - 1) * stepNs + (j >= stallAt ? stallNs : 0)
+      if (this.device && j > 0 && j < chunks) deviceDueNs += k * this.itlMsNow() * NS_PER_MS
+      const t = (this.device ? deviceDueNs : firstNs + Math.min(j, chunks - 1) * stepNs) + (j >= stallAt ? stallNs : 0)
       return Math.max(t, gt.headersAtNs ?? 0)
     }
     const sendHeaders = (): void => {
