@@ -52,10 +52,7 @@ test('RAPL knob: the limit is journalled before the first write, clamped to the 
   assert.throws(() => new RaplPowerLimitBackend({ zone: 'package-3', root }), (e: unknown) => e instanceof KnobError && /no RAPL zone package-3/.test(e.message) && /package-0/.test(e.hint ?? ''))
 })
 
-test('RAPL and cpufreq knobs that may not be written fail preflight with a root hint', { skip: isRoot ? 'root may write read-only files' : false }, () => {
-  const { root, limitFile } = powercapTree()
-  chmodSync(limitFile, 0o444)
-  assert.throws(() => new RaplPowerLimitBackend({ zone: 'package-0', root }).preflight(), (e: unknown) => e instanceof KnobError && /not writable/.test(e.message) && /root/.test(e.hint ?? ''))
+function cpufreqTree(): string {
   const cpu = mkdtempSync(join(tmpdir(), 'tokenwatt-cpufreq-'))
   for (const c of ['cpu0', 'cpu1']) {
     mkdirSync(join(cpu, c, 'cpufreq'), { recursive: true })
@@ -63,13 +60,27 @@ test('RAPL and cpufreq knobs that may not be written fail preflight with a root 
     writeFileSync(join(cpu, c, 'cpufreq', 'cpuinfo_max_freq'), '3500000\n')
     writeFileSync(join(cpu, c, 'cpufreq', 'cpuinfo_min_freq'), '800000\n')
   }
+  return cpu
+}
+
+test('cpufreq knob: every CPU\'s scaling_max_freq is set together, range from cpuinfo', () => {
+  const cpu = cpufreqTree()
   const freq = new CpufreqMaxBackend({ root: cpu })
   assert.deepEqual([freq.info.minValue, freq.info.maxValue], [800000, 3500000])
   freq.preflight()
+  assert.equal(freq.read(), 3000000)
   freq.write(1_200_000)
-  assert.equal(readFileSync(join(cpu, 'cpu1', 'cpufreq', 'scaling_max_freq'), 'utf8').trim(), '1200000')
+  for (const c of ['cpu0', 'cpu1']) assert.equal(readFileSync(join(cpu, c, 'cpufreq', 'scaling_max_freq'), 'utf8').trim(), '1200000')
+  assert.throws(() => new CpufreqMaxBackend({ root: join(cpu, 'none') }), (e: unknown) => e instanceof KnobError && /no cpufreq/.test(e.message))
+})
+
+test('RAPL and cpufreq knobs that may not be written fail preflight with a root hint', { skip: isRoot ? 'root may write read-only files' : false }, () => {
+  const { root, limitFile } = powercapTree()
+  chmodSync(limitFile, 0o444)
+  assert.throws(() => new RaplPowerLimitBackend({ zone: 'package-0', root }).preflight(), (e: unknown) => e instanceof KnobError && /not writable/.test(e.message) && /root/.test(e.hint ?? ''))
+  const cpu = cpufreqTree()
   chmodSync(join(cpu, 'cpu1', 'cpufreq', 'scaling_max_freq'), 0o444)
-  assert.throws(() => freq.preflight(), (e: unknown) => e instanceof KnobError && /cpu1/.test(e.message))
+  assert.throws(() => new CpufreqMaxBackend({ root: cpu }).preflight(), (e: unknown) => e instanceof KnobError && /cpu1/.test(e.message))
 })
 
 test('cpu.power-limit-w sweep restores the RAPL limit after success and after kill -9 (next command)', async () => {
@@ -124,5 +135,29 @@ test('gpu.power-limit-w via nvidia-smi: Ctrl-C restores it, kill -9 is put back 
   await run2.exit
   const restore = await runCli(['knobs', 'restore'], { cwd: dir, env })
   assert.match(restore.stdout, /restored gpu\.power-limit-w@nvidia-smi:0 to 700 W/)
+  assert.equal(limit(), 700)
+})
+
+test('gpu.power-limit-w via amd-smi: set -o per point, cap read back from static --limit, restored after kill -9', async () => {
+  const fakes = fakeToolsEnv()
+  const dir = mkdtempSync(join(tmpdir(), 'tokenwatt-amd-knob-'))
+  const env = { PATH: fakes.env.PATH ?? '', TOKENWATT_SIM_DEVICE_STATE: gpu.statePath, TOKENWATT_KNOB_JOURNAL: join(dir, 'journal.json') }
+  const limit = (): number => (gpu.state().power_limit_mw ?? 0) / 1000
+  const yaml = join(dir, 'sweep.yaml')
+  const config = (durationS: number, values: string): string => `target: { endpoint: "${gpu.mock.baseUrl}" }\nmeters: [{ kind: mock }]\nload: { type: closed-loop, concurrency: 4 }\nworkload: { output: 16 }\nstop: { durationS: ${durationS} }\nout: ${join(dir, 'out')}\nstore: ${join(dir, 'db.sqlite')}\nsweep:\n  knobs:\n    - { name: gpu.power-limit-w, via: amd-smi, devices: [0], values: [${values}] }\n`
+  writeFileSync(yaml, config(0.5, '420, 800'))
+  const ok = await runCli(['sweep', '-c', yaml, '--no-progress', '--json'], { cwd: dir, env })
+  assert.ok(ok.code === 0 || ok.code === 99, ok.stderr)
+  const s = JSON.parse(ok.stdout) as SweepResult
+  assert.equal(s.points[0]?.hardware['gpu.power-limit-w']?.enforced['gpu.power-limit-w@amd-smi:0'], 420)
+  assert.equal(s.points[1]?.hardware['gpu.power-limit-w']?.enforced['gpu.power-limit-w@amd-smi:0'], 700, '800 W is clamped to the reported max_power')
+  assert.deepEqual(s.restored, [{ id: 'gpu.power-limit-w@amd-smi:0', value: 700, unit: 'W' }])
+  writeFileSync(yaml, config(30, '390, 700'))
+  const run = spawnCli(['sweep', '-c', yaml, '--no-progress'], env, dir)
+  await waitFor(() => limit() === 390, 60_000, run.output)
+  run.child.kill('SIGKILL')
+  await run.exit
+  const restore = await runCli(['knobs', 'restore'], { cwd: dir, env })
+  assert.match(restore.stdout, /restored gpu\.power-limit-w@amd-smi:0 to 700 W/)
   assert.equal(limit(), 700)
 })

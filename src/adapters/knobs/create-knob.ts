@@ -4,6 +4,7 @@ import { NVML, openNvml } from '../meters/nvml/nvml-library.js'
 import { discoverZones } from '../meters/rapl/powercap.js'
 import type { KnobBackend } from './knob-backend.js'
 import { NvidiaSmiPowerLimitBackend } from './nvidia-smi-knob.js'
+import { AmdSmiPowerCapBackend } from './amd-smi-knob.js'
 import { nvmlLibraryPath, NvmlLockedClockBackend, NvmlPowerLimitBackend, NvmlPowerProfileBackend } from './nvml-knobs.js'
 import { CpufreqMaxBackend, RaplPowerLimitBackend } from './sysfs-knobs.js'
 
@@ -27,7 +28,7 @@ export function createBackends(spec: HardwareKnobSpec, env: Env): KnobBackend[] 
 function targets(spec: HardwareKnobSpec, env: Env): Record<string, unknown>[] {
   if (spec.name.startsWith('gpu.')) {
     const via = spec.via ?? 'nvml'
-    if (via === 'nvidia-smi' && spec.name !== 'gpu.power-limit-w') throw new KnobError(`${spec.name}: only gpu.power-limit-w can be set through nvidia-smi`, { hint: 'use via: nvml for clocks and power profiles' })
+    if ((via === 'nvidia-smi' || via === 'amd-smi') && spec.name !== 'gpu.power-limit-w') throw new KnobError(`${spec.name}: only gpu.power-limit-w can be set through ${via}`, { hint: 'use via: nvml for clocks and power profiles' })
     const devices = spec.devices === 'all' ? gpuIndices(spec, env) : spec.devices
     return devices.map((device) => ({ via, device, ...(spec.library ? { library: spec.library } : {}), ...(spec.command ? { command: spec.command } : {}) }))
   }
@@ -43,7 +44,7 @@ function targets(spec: HardwareKnobSpec, env: Env): Record<string, unknown>[] {
 
 /** Every GPU index the driver lists. */
 function gpuIndices(spec: HardwareKnobSpec, env: Env): number[] {
-  if ((spec.via ?? 'nvml') === 'nvidia-smi') return [0]
+  if ((spec.via ?? 'nvml') !== 'nvml') throw new KnobError(`${spec.name}: via ${spec.via} needs the GPUs named`, { hint: 'give devices: [0, 1, …]' })
   const path = spec.library ?? env.TOKENWATT_NVML_LIBRARY ?? 'libnvidia-ml.so.1'
   let lib
   try {
@@ -69,6 +70,7 @@ export function recreateBackend(name: string, options: Readonly<Record<string, u
   const library = typeof options.library === 'string' ? options.library : undefined
   const nvmlOpts = { device, ...(library ? { library } : {}) }
   if (name === 'gpu.power-limit-w' && via === 'nvidia-smi') return new NvidiaSmiPowerLimitBackend({ device, ...(typeof options.command === 'string' ? { command: options.command } : {}) }, env)
+  if (name === 'gpu.power-limit-w' && via === 'amd-smi') return new AmdSmiPowerCapBackend({ device, ...(typeof options.command === 'string' ? { command: options.command } : {}) }, env)
   if (name === 'gpu.power-limit-w' && via === 'nvml') return new NvmlPowerLimitBackend(nvmlOpts, nvmlLibraryPath(nvmlOpts, env))
   if (name === 'gpu.sm-clock-mhz' && via === 'nvml') return new NvmlLockedClockBackend(nvmlOpts, nvmlLibraryPath(nvmlOpts, env))
   if (name === 'gpu.power-profile' && via === 'nvml') return new NvmlPowerProfileBackend(nvmlOpts, nvmlLibraryPath(nvmlOpts, env))

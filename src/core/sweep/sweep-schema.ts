@@ -10,10 +10,10 @@ export const KnobConfigSchema = z
     name: z.string().min(1).describe('Knob: concurrency, rate, gpu.power-limit-w, gpu.sm-clock-mhz, gpu.power-profile, cpu.power-limit-w, cpu.max-freq-khz, engine.parallel|threads|batch-size, server.NAME, workload.FIELD.'),
     values: z.array(z.number()).min(1).optional().describe('The values, in order.'),
     range: z.strictObject({ from: z.number().describe('First value.'), to: z.number().describe('Last value (included when a step lands on it).'), step: z.number().positive().describe('Step between values.') }).optional().describe('Inclusive range from..to by step (instead of values).'),
-    via: z.enum(['nvml', 'nvidia-smi']).optional().describe('GPU knobs: NVML (default; TOKENWATT_NVML_LIBRARY honoured) or `nvidia-smi -pl` (power limit only).'),
+    via: z.enum(['nvml', 'nvidia-smi', 'amd-smi']).optional().describe('GPU knobs: NVML (default; TOKENWATT_NVML_LIBRARY honoured), `nvidia-smi -pl` or `amd-smi set -o` (power limit only; name `devices`).'),
     devices: z.union([z.literal('all'), z.array(z.number().int().nonnegative()).min(1)]).default('all').describe('GPU knobs: the GPU indices to set (default every GPU).'),
     library: z.string().min(1).optional().describe('GPU knobs via NVML: path of libnvidia-ml.'),
-    command: z.string().min(1).optional().describe('GPU knobs via nvidia-smi: the binary.'),
+    command: z.string().min(1).optional().describe('GPU knobs via nvidia-smi or amd-smi: the binary.'),
     zones: z.array(z.string().min(1)).min(1).optional().describe('cpu.power-limit-w: RAPL zones (default every package-N).'),
     root: z.string().min(1).optional().describe('cpu.* knobs: the sysfs root (powercap or cpu; tests point it at a temp tree).'),
   })

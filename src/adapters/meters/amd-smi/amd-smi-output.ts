@@ -55,6 +55,28 @@ export function readAmdGpuEntry(entry: unknown): AmdGpuReading | null {
   return { gpu, powerW, energyJ }
 }
 
+/** The power cap and its range of one GPU in `amd-smi static --limit --json` (limit.socket_power, min_power, max_power). */
+export interface AmdPowerLimits {
+  readonly gpu: number
+  readonly capW: number | null
+  readonly minW: number | null
+  readonly maxW: number | null
+}
+
+export function readAmdLimits(doc: unknown): AmdPowerLimits[] {
+  const list = Array.isArray(doc) ? doc : doc !== null && typeof doc === 'object' && Array.isArray((doc as { gpu_data?: unknown }).gpu_data) ? (doc as { gpu_data: unknown[] }).gpu_data : []
+  const out: AmdPowerLimits[] = []
+  for (const e of list) {
+    if (e === null || typeof e !== 'object') continue
+    const r = e as Record<string, unknown>
+    const gpu = typeof r.gpu === 'number' ? r.gpu : Number(r.gpu)
+    const limit = (r.limit ?? {}) as Record<string, unknown>
+    if (!Number.isInteger(gpu)) continue
+    out.push({ gpu, capW: quantity(limit.socket_power, POWER_SCALE, 'w'), minW: quantity(limit.min_power, POWER_SCALE, 'w'), maxW: quantity(limit.max_power, POWER_SCALE, 'w') })
+  }
+  return out
+}
+
 /** Every GPU reading in one JSON document (array or `{gpu_data}`). */
 export function readAmdJson(doc: unknown): AmdGpuReading[] {
   const list = Array.isArray(doc) ? doc : doc !== null && typeof doc === 'object' && Array.isArray((doc as { gpu_data?: unknown }).gpu_data) ? (doc as { gpu_data: unknown[] }).gpu_data : []
