@@ -111,8 +111,11 @@ async function main(): Promise<void> {
       rows.push(await measure('rapl', '10 Hz × 4 zones', createMeter(spec({ kind: 'rapl', root, periodMs: 100 }), { env: {}, clock }), baselineMs, 'sysfs reads (a temp tree here)'))
     }
     if (want('ipmi')) {
-      rows.push(await measure('ipmi', '10 Hz', createMeter(spec({ kind: 'ipmi', periodMs: 100 }), { env, clock }), baselineMs, 'one ipmitool process per poll (faster than any BMC refreshes)'))
-      rows.push(await measure('ipmi', '1 Hz (default)', createMeter(spec({ kind: 'ipmi' }), { env, clock }), baselineMs, 'the default period: BMCs refresh about once a second'))
+      rows.push(await measure('ipmi', '10 Hz, shell', createMeter(spec({ kind: 'ipmi', periodMs: 100 }), { env, clock }), baselineMs, 'one `ipmitool shell` session, a command line per poll (faster than any BMC refreshes)'))
+      // the same meter against an ipmitool built without readline: it falls back to a process per poll
+      const noShell = { ...env, FAKE_IPMI_SHELL: 'none' }
+      rows.push(await measure('ipmi', '10 Hz, process per poll', createMeter(spec({ kind: 'ipmi', periodMs: 100 }), { env: noShell, clock }), baselineMs, 'no shell mode: one ipmitool process per poll'))
+      rows.push(await measure('ipmi', '1 Hz (default), shell', createMeter(spec({ kind: 'ipmi' }), { env, clock }), baselineMs, 'the default period: BMCs refresh about once a second'))
     }
     if (want('file')) {
       const path = join(work, 'power.csv')

@@ -10,8 +10,16 @@ import { PollLoop } from '../remote/poll-loop.js'
 import { redact, requireEnvSecret } from '../remote/secrets.js'
 import { describeToolFailure, runTool, type ToolResult } from '../local/run-tool.js'
 import { type DcmiReading, parseFreeipmiReading, parseIpmitoolReading } from './dcmi-output.js'
+import { IpmitoolShell } from './ipmitool-shell.js'
 
 type Tool = 'ipmitool' | 'freeipmi'
+
+const DCMI_READING = ['dcmi', 'power', 'reading'] as const
+
+/** A dead shell is restarted after this, doubling up to the cap while it keeps dying; polls in between use a process. */
+const SHELL_RETRY_MIN_MS = 1000
+const SHELL_RETRY_MAX_MS = 60_000
+const TOOL_TIMEOUT_MS = 10_000
 
 /**
  * Whole-server power from the BMC over IPMI DCMI ("Get Power Reading"), through `ipmitool dcmi power
@@ -22,12 +30,23 @@ type Tool = 'ipmitool' | 'freeipmi'
  * The BMC password is taken only from the environment variable the config names and handed to the
  * tool through its environment (`ipmitool -E` reads `IPMI_PASSWORD`) or a 0600 temporary config file
  * (FreeIPMI): never on a command line, where every local user could read it in `ps`.
+ *
+ * With ipmitool, polls go through one `ipmitool … shell` session kept open for the run
+ * (`IpmitoolShell`): a process per poll costs a few percent of a core at 10 Hz, a line on a pipe
+ * almost nothing. A session that dies is restarted (after 1 s, backing off to 60 s while it keeps
+ * dying), with a process per poll meanwhile; a build without the shell gets a process per poll
+ * throughout. FreeIPMI's `ipmi-dcmi` has no shell, so it always runs once per poll.
  */
 export class IpmiPowerMeter implements PowerMeter {
   private tool: Tool | null = null
   private loop: PollLoop | null = null
   private tmpDir: string | null = null
   private password: string | undefined
+  private shell: IpmitoolShell | null = null
+  /** Why polls run as one process each (null while the shell serves them). */
+  private shellProblem: string | null = null
+  private shellRetryMs = SHELL_RETRY_MIN_MS
+  private shellRetryAtNs = 0
 
   constructor(
     private readonly spec: MeterSpecOf<'ipmi'>,
@@ -49,23 +68,35 @@ export class IpmiPowerMeter implements PowerMeter {
       accuracyW: s.accuracyW ?? 0,
       resolutionW: 1,
       estimated: false,
-      description: `IPMI DCMI power reading${s.host !== undefined ? ` from ${s.host}` : ' (in-band)'}${this.tool ? ` via ${this.tool}` : ''}`,
+      description: `IPMI DCMI power reading${s.host !== undefined ? ` from ${s.host}` : ' (in-band)'}${this.tool ? ` via ${this.tool}${this.mode()}` : ''}`,
       ...(s.component !== undefined ? { component: s.component } : {}),
       ...(s.group !== undefined ? { group: s.group } : {}),
     }
+  }
+
+  private mode(): string {
+    if (this.shellProblem !== null) return ` (one process per poll: ${this.shellProblem})`
+    return this.shell !== null ? ' shell (one session for the run)' : ''
   }
 
   private binary(tool: Tool): string {
     return this.spec.binary ?? (tool === 'ipmitool' ? 'ipmitool' : 'ipmi-dcmi')
   }
 
+  /** ipmitool's options before the command: how to reach the BMC (the password only through the env). */
+  private ipmitoolConnection(): { args: string[]; extraEnv: Record<string, string> } {
+    const s = this.spec
+    if (s.host === undefined) return { args: [], extraEnv: {} }
+    const args = ['-I', s.interface, '-H', s.host, ...(s.user !== undefined ? ['-U', s.user] : []), '-E']
+    return { args, extraEnv: this.password !== undefined ? { IPMI_PASSWORD: this.password } : {} }
+  }
+
   private args(tool: Tool): { args: string[]; extraEnv: Record<string, string> } {
     const s = this.spec
     const remote = s.host !== undefined
     if (tool === 'ipmitool') {
-      if (!remote) return { args: ['dcmi', 'power', 'reading'], extraEnv: {} }
-      const args = ['-I', s.interface, '-H', s.host as string, ...(s.user !== undefined ? ['-U', s.user] : []), '-E', 'dcmi', 'power', 'reading']
-      return { args, extraEnv: this.password !== undefined ? { IPMI_PASSWORD: this.password } : {} }
+      const c = this.ipmitoolConnection()
+      return { args: [...c.args, ...DCMI_READING], extraEnv: c.extraEnv }
     }
     if (!remote) return { args: ['--get-system-power-statistics'], extraEnv: {} }
     const args = ['-h', s.host as string, ...(s.user !== undefined ? ['-u', s.user] : []), '-D', s.interface === 'lan' ? 'LAN' : 'LAN_2_0']
@@ -84,7 +115,7 @@ export class IpmiPowerMeter implements PowerMeter {
 
   private async once(tool: Tool): Promise<{ result: ToolResult; reading: DcmiReading }> {
     const { args, extraEnv } = this.args(tool)
-    const result = await runTool(this.binary(tool), args, { env: this.ctx.env, timeoutMs: 10_000, extraEnv })
+    const result = await runTool(this.binary(tool), args, { env: this.ctx.env, timeoutMs: TOOL_TIMEOUT_MS, extraEnv })
     const reading = tool === 'ipmitool' ? parseIpmitoolReading(result.stdout) : parseFreeipmiReading(result.stdout)
     return { result, reading }
   }
@@ -124,19 +155,63 @@ export class IpmiPowerMeter implements PowerMeter {
     if (this.tool === null) await this.preflight()
     const tool = this.tool as Tool
     const clock = this.ctx.clock
+    if (tool === 'ipmitool') await this.openShell()
     this.loop = new PollLoop(clock, this.info.periodMs, async () => {
       const t0 = clock.nowNs()
-      const { result, reading } = await this.once(tool)
+      const reading = await this.read(tool)
       const t1 = clock.nowNs()
-      if (result.code !== 0 || reading.powerW === null) return // a failed poll is a gap
+      if (reading === null || reading.powerW === null) return // a failed poll is a gap
       onSample({ meterId: this.ctx.id, channel: 'node', atNs: (t0 + t1) / 2, sourceTimeMs: null, powerW: reading.powerW, energyJ: null })
     })
     this.loop.start()
   }
 
+  /** Opens the shell and checks that it answers a reading; otherwise polls run as a process each. */
+  private async openShell(): Promise<void> {
+    const c = this.ipmitoolConnection()
+    const shell = new IpmitoolShell(this.binary('ipmitool'), c.args, this.ctx.env, c.extraEnv, TOOL_TIMEOUT_MS)
+    const reply = await shell.command(DCMI_READING.join(' '))
+    const reading = reply.ok ? parseIpmitoolReading(reply.text) : null
+    if (reading !== null && reading.powerW !== null) {
+      this.shell = shell
+      this.shellProblem = null
+      return
+    }
+    await shell.close()
+    this.shell = null
+    this.shellProblem = `no shell mode (${redact(reply.ok ? (reading?.problem ?? 'no reading') : reply.why, [this.password])})`
+  }
+
+  /** One reading: through the shell while it lives, else (and while it is being retried) a process. */
+  private async read(tool: Tool): Promise<DcmiReading | null> {
+    const shell = this.shell
+    if (shell !== null && (shell.alive || this.ctx.clock.nowNs() >= this.shellRetryAtNs)) {
+      const reply = await shell.command(DCMI_READING.join(' '))
+      if (reply.ok) {
+        this.shellRetryMs = SHELL_RETRY_MIN_MS
+        this.shellProblem = null
+        return parseIpmitoolReading(reply.text)
+      }
+      if (!shell.alive) {
+        this.shellProblem = `shell restarting after: ${redact(reply.why, [this.password])}`
+        this.shellRetryAtNs = this.ctx.clock.nowNs() + this.shellRetryMs * 1e6
+        this.shellRetryMs = Math.min(SHELL_RETRY_MAX_MS, this.shellRetryMs * 2)
+      }
+      return null
+    }
+    const { result, reading } = await this.once(tool)
+    return result.code === 0 ? reading : null
+  }
+
+  /** Sessions the shell has started (restarts included); 0 when polls never used it. */
+  get shellStarts(): number {
+    return this.shell?.starts ?? 0
+  }
+
   async stop(): Promise<void> {
     await this.loop?.stop()
     this.loop = null
+    await this.shell?.close()
     if (this.tmpDir !== null) rmSync(this.tmpDir, { recursive: true, force: true })
     this.tmpDir = null
   }
