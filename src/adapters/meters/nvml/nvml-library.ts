@@ -1,4 +1,5 @@
-import koffi, { type LibraryHandle } from 'koffi'
+import { createRequire } from 'node:module'
+import type { LibraryHandle } from 'koffi'
 
 /**
  * A thin, typed binding of the NVML calls the meter uses (nvml.h, NVML API 13; research §1). Real
@@ -99,11 +100,23 @@ export interface NvmlDevice {
   readonly index: number
 }
 
+type Koffi = typeof import('koffi')
+let koffiModule: Koffi | null = null
+/**
+ * koffi is loaded on first use, not at import: every command imports this file through the meter
+ * registry, and a host whose koffi native module is missing must still run everything but NVML.
+ */
+function koffi(): Koffi {
+  koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi
+  return koffiModule
+}
+
 let typesDeclared = false
 /** koffi type names are process-global: declare the opaque handle type once. */
 function declareTypes(): void {
   if (typesDeclared) return
-  koffi.pointer('nvmlDevice_t', koffi.opaque('nvmlDevice_st'))
+  const k = koffi()
+  k.pointer('nvmlDevice_t', k.opaque('nvmlDevice_st'))
   typesDeclared = true
 }
 
@@ -416,5 +429,5 @@ export function decodeFieldValues(b: Buffer, n: number): FieldValue[] {
 
 /** Loads NVML from `path`; throws the loader's error when it cannot. */
 export function openNvml(path: string): NvmlLibrary {
-  return new NvmlLibrary(koffi.load(path))
+  return new NvmlLibrary(koffi().load(path))
 }
