@@ -72,7 +72,7 @@ test('SIGTERM stops the sweep gracefully and restores the cap; exit 130', { skip
   assert.ok(!readFileSync(join(gpu.dir, 'journal.json'), 'utf8').includes('gpu.power-limit-w@nvml:0'), 'journal entry removed')
 })
 
-test('a sweep killed after two points resumes at the third and chooses over all four by the the sweep rule', { skip }, async () => {
+test('a sweep killed after two points resumes at the third and chooses over all four by the sweep rule', { skip }, async () => {
   const e = { ...env(), TOKENWATT_KNOB_JOURNAL: join(gpu.dir, 'journal-resume.json') }
   const args = ['sweep', ...common(), '--duration', '1.5', '--knob', 'gpu.power-limit-w=400,550,700,330']
   const run = spawnCli(args, e, gpu.dir)
