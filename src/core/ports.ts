@@ -66,8 +66,20 @@ export interface ConnectionStats {
   readonly staleRetries?: number
 }
 
+/** Where and with which clock a client stamps the arrival of stream chunks (said in the summary). */
+export interface ChunkTimestamps {
+  /** `http-read`: stamped when the HTTP parser hands a socket read to the client, before SSE parsing. */
+  readonly source: 'http-read'
+  /** `monotonic`: the process's monotonic clock (CLOCK_MONOTONIC through process.hrtime). */
+  readonly clock: 'monotonic'
+  /** What the stamp includes beyond the server's send time, in words. */
+  readonly includes: string
+}
+
 /** Talks to an OpenAI-compatible endpoint. `send` never rejects: failures come back in the record. */
 export interface InferenceClient {
+  /** How this client stamps chunks. */
+  readonly chunkTimestamps: ChunkTimestamps
   preflight(signal?: AbortSignal): Promise<TargetInfo>
   /** Opens up to `n` keep-alive connections now, so set-up falls outside the measured window. */
   warmConnections(n: number): Promise<void>

@@ -67,6 +67,10 @@ export const RunSummarySchema = z
       cpuUtilization: nnum,
       eventLoopDelayP99Ms: nnum,
       limitedByClient: z.boolean(),
+      chunkTimestamps: z
+        .looseObject({ source: z.string(), clock: z.string(), includes: z.string() })
+        .optional()
+        .describe('where and with which clock stream chunks were stamped (http-read: as the HTTP parser hands over each socket read, before SSE parsing)'),
     }),
     power: z
       .looseObject({

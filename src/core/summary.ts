@@ -3,7 +3,7 @@
  * freely around them, rename none. A figure that could not be measured is `null` with a warning that
  * says why — never 0, never omitted.
  */
-import type { Boundary, MeterKind } from './ports.js'
+import type { Boundary, ChunkTimestamps, MeterKind } from './ports.js'
 import type { TokenSource } from './records.js'
 import type { TasksSection } from './analysis/analyze-tasks.js'
 
@@ -200,6 +200,8 @@ export interface RunSummary {
     readonly cpuUtilization: number | null
     readonly eventLoopDelayP99Ms: number | null
     readonly limitedByClient: boolean
+    /** How the client stamped chunk arrivals; absent in runs before it was recorded and in runs that did not stream. */
+    readonly chunkTimestamps?: ChunkTimestamps
   }
   readonly power: PowerSection | null
   readonly efficiency: EfficiencySection | null

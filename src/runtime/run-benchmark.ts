@@ -206,6 +206,7 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
     connections: client.connectionStats(),
     droppedArrivals: dropped,
     clientMonitor: monitorResult,
+    chunkTimestamps: client.chunkTimestamps,
     warnings,
   })
   if (deps.configForRecord !== undefined) summary = { ...summary, config: deps.configForRecord }

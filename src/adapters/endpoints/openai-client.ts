@@ -2,7 +2,7 @@ import { setImmediate as nextLoopTurn } from 'node:timers/promises'
 import { Pool, buildConnector } from 'undici'
 import type { Dispatcher } from 'undici'
 import { ConfigError, PreflightError } from '../../core/errors.js'
-import type { Clock, ConnectionStats, InferenceClient, InferenceRequest, TargetInfo } from '../../core/ports.js'
+import type { ChunkTimestamps, Clock, ConnectionStats, InferenceClient, InferenceRequest, TargetInfo } from '../../core/ports.js'
 import type { RequestError, RequestPhase, RequestRecord } from '../../core/records.js'
 import { NodeClock } from '../clock/node-clock.js'
 import { parseEndpointUrl, type EndpointUrl } from './base-url.js'
@@ -104,6 +104,11 @@ const PROBE_META = { seq: -1, phase: 'warmup' as RequestPhase, userId: null, sch
  * await client.close()
  */
 export class OpenAIStreamClient implements InferenceClient {
+  readonly chunkTimestamps: ChunkTimestamps = {
+    source: 'http-read',
+    clock: 'monotonic',
+    includes: 'loopback or network transit, kernel delivery to user space and any event-loop delay; not SSE parsing (stamped before it)',
+  }
   readonly endpoint: EndpointUrl
   readonly api: ApiKind
   private model: string | null

@@ -1,5 +1,5 @@
 import type { BenchConfig } from '../config/bench-schema.js'
-import type { ConnectionStats, MeterInfo } from '../ports.js'
+import type { ChunkTimestamps, ConnectionStats, MeterInfo } from '../ports.js'
 import type { PowerSample, RequestRecord, TokenSource } from '../records.js'
 import { REQUEST_ERROR_KINDS } from '../records.js'
 import { RUN_SCHEMA, type RunSummary } from '../summary.js'
@@ -28,6 +28,8 @@ export interface AnalysisInput {
   readonly connections: ConnectionStats
   readonly droppedArrivals: number
   readonly clientMonitor: { readonly cpuUtilization: number | null; readonly eventLoopDelayP99Ms: number | null } | null
+  /** How the client stamped chunks (said in the summary); omitted where no client streamed. */
+  readonly chunkTimestamps?: ChunkTimestamps
   readonly warnings: readonly string[]
 }
 
@@ -196,6 +198,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
       cpuUtilization: mon?.cpuUtilization ?? null,
       eventLoopDelayP99Ms: mon?.eventLoopDelayP99Ms ?? null,
       limitedByClient,
+      ...(input.chunkTimestamps !== undefined ? { chunkTimestamps: input.chunkTimestamps } : {}),
     },
     power: null,
     efficiency: null,
