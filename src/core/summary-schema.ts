@@ -137,6 +137,7 @@ export const RunSummarySchema = z
         prefixHitShare: figure('cached prompt tokens ÷ prompt tokens, over requests that reported cached tokens'),
         cachedTokensReported: num,
         byTurn: z.array(z.looseObject({ turn: num, requests: num, ttftMs: StatsSchema, inputTokensMean: nnum, prefixHitShare: nnum })),
+        sessionsInWindow: z.array(num).optional().describe('session ids of the tasks counted in the window (what compare re-judges at a common task SLO)'),
       })
       .nullable()
       .optional()

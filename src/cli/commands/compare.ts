@@ -6,7 +6,7 @@ import { renderCharts } from '../../adapters/charts/vega-svg.js'
 import { compareRuns } from '../../core/compare/compare-runs.js'
 import type { SloBounds } from '../../core/compare/run-evidence.js'
 import { ConfigError } from '../../core/errors.js'
-import { comparisonCells, compareChartSpecs, renderCompareHtml, renderCompareMarkdown, sloText } from '../../core/report/render-compare.js'
+import { comparisonCells, compareChartSpecs, renderCompareHtml, renderCompareMarkdown, sloText, taskSloText } from '../../core/report/render-compare.js'
 import { addCostOptions, type CostOptions } from '../cost-options.js'
 import { resolveRunRef } from '../run-ref.js'
 import type { CliContext } from '../cli-context.js'
@@ -21,6 +21,7 @@ interface CompareOptions extends CostOptions {
   readonly sloTtftMs?: number
   readonly sloTpotMs?: number
   readonly sloE2eMs?: number
+  readonly sloTaskMs?: number
 }
 
 const ms = (flag: string) => (text: string): number => {
@@ -43,6 +44,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
     .option('--slo-ttft-ms <ms>', 'judge every run at this TTFT bound', ms('--slo-ttft-ms'))
     .option('--slo-tpot-ms <ms>', 'judge every run at this TPOT bound', ms('--slo-tpot-ms'))
     .option('--slo-e2e-ms <ms>', 'judge every run at this end-to-end bound', ms('--slo-e2e-ms'))
+    .option('--slo-task-ms <ms>', 'session runs: judge every task at this bound on the whole task (first send to last token)', ms('--slo-task-ms'))
     .option('--store <file>', 'results store')
   addCostOptions(cmd)
   cmd.action(async (ids: string[], opts: CompareOptions) => {
@@ -55,7 +57,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       store.close()
     }
     const slo: SloBounds = { ...(opts.sloTtftMs !== undefined ? { ttftMs: opts.sloTtftMs } : {}), ...(opts.sloTpotMs !== undefined ? { tpotMs: opts.sloTpotMs } : {}), ...(opts.sloE2eMs !== undefined ? { e2eMs: opts.sloE2eMs } : {}) }
-    const comparison = compareRuns(runs.map((r) => ({ summary: r.summary, requests: r.requests, cost: r.cost })), { slo })
+    const comparison = compareRuns(runs.map((r) => ({ summary: r.summary, requests: r.requests, cost: r.cost })), { slo, taskLatencyMs: opts.sloTaskMs ?? null })
     let text: string
     if (opts.format === 'json') text = `${JSON.stringify(comparison, null, 2)}\n`
     else if (opts.format === 'md') text = renderCompareMarkdown(comparison)
@@ -66,7 +68,7 @@ export function registerCompare(program: Command, ctx: CliContext): void {
       const table = new Table({ head: ['metric', ...comparison.runs.map((_, i) => `#${i + 1}`), 'winner (margin vs noise)'], style: { head: [], border: [] } })
       for (const r of t.rows) table.push(r)
       const legend = comparison.runs.map((r, i) => `#${i + 1} ${r.label}${r.server ? ` (${r.server})` : ''}\n`).join('')
-      text = `${table.toString()}\n${legend}SLO for every run: ${sloText(comparison.slo.bounds)} (${comparison.slo.source}); ± = 95 % interval\n${comparison.warnings.map((w) => `warning: ${w}\n`).join('')}`
+      text = `${table.toString()}\n${legend}SLO for every run: ${sloText(comparison.slo.bounds)} (${comparison.slo.source}); ± = 95 % interval\n${taskSloText(comparison) !== null ? `${taskSloText(comparison) as string}\n` : ''}${comparison.warnings.map((w) => `warning: ${w}\n`).join('')}`
     }
     const out = opts.out ?? (opts.format === 'html' ? 'compare.html' : undefined)
     if (out === undefined || out === '-') return void ctx.host.stdout.write(text)

@@ -52,6 +52,8 @@ export interface TasksSection {
   /** Requests (in completed tasks) whose server reported cached prompt tokens. */
   readonly cachedTokensReported: number
   readonly byTurn: readonly TurnIndexFigures[]
+  /** Session ids of the tasks counted in the window, ascending: what compare re-judges at another task SLO. */
+  readonly sessionsInWindow?: readonly number[]
 }
 
 export interface TaskAnalysisInput {
@@ -80,7 +82,7 @@ export function analyzeTasks(input: TaskAnalysisInput): TasksSection {
   }
   let failed = 0
   let incomplete = 0
-  const done: { rs: RequestRecord[]; turns: number; startNs: number; endNs: number }[] = []
+  const done: { id: number; rs: RequestRecord[]; turns: number; startNs: number; endNs: number }[] = []
   for (const [id, rs] of bySession) {
     if (rs.some((r) => r.error !== null)) {
       failed++
@@ -94,7 +96,7 @@ export function analyzeTasks(input: TaskAnalysisInput): TasksSection {
     }
     const startNs = Math.min(...rs.map((r) => r.sentAtNs))
     const endNs = Math.max(...rs.map((r) => r.lastByteAtNs ?? r.sentAtNs))
-    done.push({ rs, turns: plan.turns.length, startNs, endNs })
+    done.push({ id, rs, turns: plan.turns.length, startNs, endNs })
   }
   const w = input.window
   const inWin = done.filter((t) => t.endNs >= w.startNs && t.endNs <= w.endNs)
@@ -173,6 +175,7 @@ export function analyzeTasks(input: TaskAnalysisInput): TasksSection {
     prefixHitShare: prompt > 0 ? cached / prompt : null,
     cachedTokensReported: reported,
     byTurn,
+    sessionsInWindow: inWin.map((t) => t.id).sort((a, b) => a - b),
   }
 }
 

@@ -3,6 +3,7 @@ import type { RequestRecord } from '../records.js'
 import type { RunSummary } from '../summary.js'
 import { readMetric, resolveMetric, type MetricReading, type ResolvedMetric } from './metric-lookup.js'
 import { evaluateSlo, runEvidence, sloOf, type SloBounds, type SloOutcome } from './run-evidence.js'
+import { commonTaskLatencyMs, evaluateTaskSlo, type TaskSloOutcome } from './task-slo.js'
 
 /** What compare shows, in order; rows where no run has a value are left out. */
 export const COMPARE_METRICS = [
@@ -24,6 +25,16 @@ export const COMPARE_METRICS = [
   'cost_per_million_output_tokens',
   'cost_per_million_good_output_tokens',
   'cost_per_accelerator_hour',
+  // session runs: the task view, its SLO figures re-judged at the common task SLO
+  'task_throughput',
+  'good_task_throughput',
+  'task_slo_attainment',
+  'task_latency_p50',
+  'task_latency_p99',
+  'energy_per_task',
+  'cost_per_task',
+  'good_tasks_per_s_per_mw',
+  'prefix_hit_share',
 ] as const
 
 export interface CompareRunInput {
@@ -60,6 +71,8 @@ export interface CompareRow {
 export interface RunComparison {
   readonly runs: readonly CompareRun[]
   readonly slo: { readonly bounds: SloBounds; readonly source: string }
+  /** Session runs only: the task SLO every run's tasks were judged at (the request SLO above for each turn, plus this task bound). */
+  readonly taskSlo: { readonly taskLatencyMs: number | null; readonly source: string; readonly outcomes: readonly (TaskSloOutcome | null)[] } | null
   readonly rows: readonly CompareRow[]
   readonly warnings: readonly string[]
 }
@@ -119,7 +132,7 @@ export function runLabel(s: RunSummary): string {
  * bounds, so goodput, attainment and cost per good token are like for like. Each row names the
  * winner, its margin over the runner-up, and whether that margin exceeds the runs' uncertainty.
  */
-export function compareRuns(inputs: readonly CompareRunInput[], options: { readonly slo?: SloBounds | null } = {}): RunComparison {
+export function compareRuns(inputs: readonly CompareRunInput[], options: { readonly slo?: SloBounds | null; readonly taskLatencyMs?: number | null } = {}): RunComparison {
   const slo = commonSlo(
     inputs.map((i) => i.summary),
     options.slo ?? null,
@@ -139,13 +152,22 @@ export function compareRuns(inputs: readonly CompareRunInput[], options: { reado
   if (inputs.some((i) => i.requests.length === 0)) warnings.push('a run has no stored request records: its SLO figures and intervals cannot be recomputed')
   const boundaries = new Set(runs.map((r) => r.powerBoundary).filter((b) => b !== null))
   if (boundaries.size > 1) warnings.push(`runs measured power at different boundaries (${[...boundaries].join(', ')}): energy figures are not compared`)
+  const sessionRuns = inputs.some((i) => i.summary.tasks)
+  const taskBound = sessionRuns ? commonTaskLatencyMs(inputs.map((i) => i.summary), options.taskLatencyMs ?? null) : null
+  const taskOutcomes = inputs.map((i) => (taskBound && i.summary.tasks ? evaluateTaskSlo(i.summary, i.requests, { turn: slo.bounds, taskLatencyMs: taskBound.value }) : null))
+  if (sessionRuns && inputs.some((i) => i.summary.tasks && i.summary.tasks.sessionsInWindow === undefined))
+    warnings.push('a session run was stored before its task ids were kept: its task SLO figures are its own, not re-judged')
+  if (sessionRuns && inputs.some((i) => !i.summary.tasks)) warnings.push('not every run is a session run: task rows compare only those that are')
   const rows: CompareRow[] = []
   for (const id of COMPARE_METRICS) {
     const metric = resolveMetric(id)
     if (!metric) continue
-    const readings = evidence.map((ev, k) => readMetric(metric, ev, { cost: inputs[k]?.cost ?? null, ...(has(slo.bounds) ? { slo: outcomes[k] as SloOutcome } : {}) }))
+    const readings = evidence.map((ev, k) => {
+      const task = taskOutcomes[k]
+      return readMetric(metric, ev, { cost: inputs[k]?.cost ?? null, ...(has(slo.bounds) ? { slo: outcomes[k] as SloOutcome } : {}), ...(task ? { taskSlo: task } : {}) })
+    })
     if (readings.every((r) => r.value === null)) continue
     rows.push(rowFor(metric, readings))
   }
-  return { runs, slo, rows, warnings }
+  return { runs, slo, taskSlo: taskBound ? { taskLatencyMs: taskBound.value, source: taskBound.source, outcomes: taskOutcomes } : null, rows, warnings }
 }

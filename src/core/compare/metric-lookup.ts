@@ -4,6 +4,7 @@ import type { MetricDef } from '../metrics/define-metric.js'
 import { readPath } from '../metrics/registry.js'
 import type { Interval, Stats } from '../summary.js'
 import { quantileInterval, type RunEvidence, type SloOutcome } from './run-evidence.js'
+import type { TaskSloOutcome } from './task-slo.js'
 
 /** A statistic of a per-request distribution, as a metric-id suffix: `time_to_first_token_p99`. */
 export const STATS = ['mean', 'p50', 'p90', 'p95', 'p99', 'max', 'min'] as const
@@ -33,6 +34,8 @@ export interface ResolvedMetric {
 /** Views a run may be read under: a common SLO (compare) and a re-priced cost section. */
 export interface ReadContext {
   readonly slo?: SloOutcome
+  /** Session runs: their tasks re-judged at a common task SLO. */
+  readonly taskSlo?: TaskSloOutcome
   readonly cost?: CostResult | null
 }
 
@@ -129,6 +132,21 @@ export function readMetric(metric: ResolvedMetric, ev: RunEvidence, ctx: ReadCon
       uncertainty = `standard error over ${st.count} values`
     }
     return { value: value ?? null, interval, boundary: null, uncertainty }
+  }
+
+  // Task figures judged at a common task SLO (compare) come from the re-judged tasks.
+  const t = ctx.taskSlo
+  if (t && t.judged !== null) {
+    if (metric.def.id === 'task_slo_attainment') return { value: t.attainment, interval: t.attainment !== null ? wilson(t.attainment, t.judged) : null, boundary: null, uncertainty: 'Wilson interval over tasks in the window' }
+    if (metric.def.id === 'good_task_throughput') return { value: t.goodTasksPerS, interval: null, boundary: null, uncertainty: 'exact count over the window' }
+    if (metric.def.id === 'good_tasks_per_s_per_mw') return { value: t.goodTasksPerSPerMW, interval: null, boundary: s.power?.boundary ?? null, uncertainty: 'no interval' }
+  }
+
+  // Cost per task follows the cost model the runs are compared under (re-priced), like $/Mtok.
+  if (metric.def.id === 'cost_per_task' && cost !== s.cost) {
+    const perS = s.tasks?.tasksPerS ?? null
+    const v = cost && cost.usdPerHourTotal !== null && perS !== null && perS > 0 ? cost.usdPerHourTotal / (perS * 3600 * cost.utilization) : null
+    return { value: v, interval: null, boundary: 'facility', uncertainty: 'no interval' }
   }
 
   // Figures judged at a common SLO (compare) come from the re-judged requests.

@@ -33,6 +33,14 @@ export function sloText(b: SloBounds): string {
   return parts.length > 0 ? parts.join(', ') : 'none'
 }
 
+/** The task SLO session runs were judged at, in words; null when no run is a session run. */
+export function taskSloText(c: RunComparison): string | null {
+  const t = c.taskSlo
+  if (t === null) return null
+  const parts = [Object.keys(c.slo.bounds).length > 0 ? 'every request of the task meets the SLO above' : null, t.taskLatencyMs !== null ? `the task ends within ${t.taskLatencyMs} ms (${t.source})` : null].filter(Boolean)
+  return parts.length > 0 ? `Tasks judged at one task SLO: ${parts.join(' and ')}.` : 'Tasks: no task SLO (no request SLO and no task bound).'
+}
+
 /** Rows of the comparison as plain strings: metric, one cell per run, verdict. */
 export function comparisonCells(c: RunComparison): { header: string[]; rows: string[][]; winners: (number | null)[] } {
   const labels = c.runs.map((r, i) => `#${i + 1}`)
@@ -50,6 +58,7 @@ export function renderCompareMarkdown(c: RunComparison): string {
     '',
     `Judged at one SLO: **${m(sloText(c.slo.bounds))}** (${m(c.slo.source)}). ± is the 95 % interval; a win is significant when its margin exceeds the runs' combined uncertainty.`,
     '',
+    ...(taskSloText(c) !== null ? [m(taskSloText(c) as string), ''] : []),
   ]
   if (c.warnings.length > 0) out.push(...c.warnings.map((w) => `> ${m(w)}`), '')
   out.push(`| ${t.header.map(m).join(' | ')} |`, `| --- |${c.runs.map(() => ' ---: |').join('')} --- |`)
@@ -116,7 +125,7 @@ export function renderCompareHtml(c: RunComparison, charts: readonly RenderedCha
 </head>
 <body>
 <main>
-<header><h1>Comparison of ${c.runs.length} runs</h1><p>Judged at one SLO: ${e(sloText(c.slo.bounds))} (${e(c.slo.source)}). ± is the 95 % interval; a win is significant when its margin exceeds the runs' combined uncertainty.</p></header>
+<header><h1>Comparison of ${c.runs.length} runs</h1><p>Judged at one SLO: ${e(sloText(c.slo.bounds))} (${e(c.slo.source)}). ± is the 95 % interval; a win is significant when its margin exceeds the runs' combined uncertainty.</p>${taskSloText(c) !== null ? `<p>${e(taskSloText(c) as string)}</p>` : ''}</header>
 ${warnings}
 <h2>Side by side</h2>
 <table><thead><tr>${head}</tr></thead><tbody>
