@@ -47,6 +47,8 @@ export function renderSweepSummary(r: SweepResult): string {
       lines.push(`  J per good token   ${fmt(s.joulesPerGoodToken.baseline)} → ${fmt(s.joulesPerGoodToken.chosen)} (${pct(s.joulesPerGoodToken.changeRel)}${s.joulesPerGoodToken.interval ? `, ${pct(s.joulesPerGoodToken.interval.low)} … ${pct(s.joulesPerGoodToken.interval.high)}` : ''})`)
       lines.push(`  $ per M good tokens ${fmt(s.usdPerMillionGoodTokens.baseline)} → ${fmt(s.usdPerMillionGoodTokens.chosen)} (${pct(s.usdPerMillionGoodTokens.changeRel)})`)
       lines.push(`  good tok/s per MW  ${fmt(s.goodTokensPerSPerMW.baseline)} → ${fmt(s.goodTokensPerSPerMW.chosen)} (${pct(s.goodTokensPerSPerMW.changeRel)})`)
+      for (const [label, t] of [['J per good task   ', s.joulesPerGoodTask], ['$ per good task   ', s.usdPerGoodTask]] as const)
+        if (t) lines.push(`  ${label} ${fmt(t.baseline)} → ${fmt(t.chosen)} (${pct(t.changeRel)}${t.interval ? `, ${pct(t.interval.low)} … ${pct(t.interval.high)}` : ''})`)
       const b = s.goodTokensPerSPerMW.baseline
       const ch = s.goodTokensPerSPerMW.chosen
       const cap = c.knobs['gpu.power-limit-w']

@@ -9,6 +9,7 @@ import type { BenchConfig } from '../../core/config/bench-schema.js'
 import { ConfigError, ExitCode } from '../../core/errors.js'
 import { parseKnobSpec } from '../../core/sweep/knob-spec.js'
 import { OBJECTIVES, SweepSectionSchema, type SweepSection } from '../../core/sweep/sweep-schema.js'
+import { TASK_OBJECTIVES } from '../../core/sweep/objective.js'
 import { startLocalEngine } from '../../engines/local/index.js'
 import { runSweep } from '../../runtime/run-sweep.js'
 import { addBenchOptions } from '../bench/bench-options.js'
@@ -58,7 +59,10 @@ export function sweepConfigFrom(opts: Record<string, unknown>, cmd: Command, ctx
   if (names.some((n) => n.startsWith('server.')) && !sweep.server) throw new ConfigError('sweep: server.* knobs need a restart command', { hint: 'pass --server-command "vllm serve M --max-num-seqs {max_num_seqs}" (or sweep.server.command)' })
   if (names.some((n) => n.startsWith('engine.')) && base.target.endpoint) throw new ConfigError('sweep: engine.* knobs drive the embedded engine, but --endpoint names a server', { hint: 'drop --endpoint to sweep the embedded engine, or use server.NAME knobs with --server-command for your server' })
   if (names.includes('concurrency') && names.includes('rate')) throw new ConfigError('sweep: concurrency and rate cannot both be swept', { hint: 'sweep one load knob: concurrency (closed loop) or rate (open loop)' })
-  if (base.meters.length === 0 && sweep.objective !== 'usd-per-million-good-tokens') {
+  if (TASK_OBJECTIVES.includes(sweep.objective) && !base.workload.sessions && base.workload.trace === undefined) {
+    throw new ConfigError(`sweep: the objective ${sweep.objective} needs a session workload`, { hint: 'give workload.sessions (or --turns N) or a session trace (--trace FILE --trace-format weka), or use joules-per-good-token' })
+  }
+  if (base.meters.length === 0 && !sweep.objective.startsWith('usd-')) {
     throw new ConfigError(`sweep: the objective ${sweep.objective} needs power, but no meter is given`, { hint: 'pass --meter nvml (NVIDIA), rapl (CPU package), ipmi/redfish (node) or estimate:IDLE-MAX (a CPU-time model)' })
   }
   return { base, sweep }

@@ -79,6 +79,8 @@ export function renderSweepHtml(r: SweepResult, charts: readonly RenderedChart[]
           ['J per good output token', c.savings.joulesPerGoodToken],
           ['$ per million good output tokens', c.savings.usdPerMillionGoodTokens],
           ['good output tokens/s per MW', c.savings.goodTokensPerSPerMW],
+          ...(c.savings.joulesPerGoodTask ? [['J per good task', c.savings.joulesPerGoodTask] as const] : []),
+          ...(c.savings.usdPerGoodTask ? [['$ per good task', c.savings.usdPerGoodTask] as const] : []),
         ] as const
       )
         .map(([label, s]) => `<tr><td>${e(label)}</td><td class="num">${e(formatNumber(s.baseline))}</td><td class="num">${e(formatNumber(s.chosen))}</td><td class="num">${e(fmtSaving(s.changeRel))}</td><td class="num">${s.interval ? e(`${fmtSaving(s.interval.low)} … ${fmtSaving(s.interval.high)}`) : ''}</td></tr>`)

@@ -20,6 +20,9 @@ export interface PointFigures {
   /** Relative amount by which the run missed its SLO bounds at the verdict percentile (0 when met). */
   readonly sloViolation: number
   readonly valid: boolean
+  /** Session workloads: joules and dollars per task that met the task SLO (every task when none is set); null otherwise. */
+  readonly joulesPerGoodTask?: number | null
+  readonly usdPerGoodTask?: number | null
 }
 
 export function pointFigures(s: RunSummary): PointFigures {
@@ -40,10 +43,21 @@ export function pointFigures(s: RunSummary): PointFigures {
     sloPassed: s.slo.passed,
     ttftP99Ms: s.latency.ttftMs.p99,
     tpotP99Ms: s.latency.tpotMs.p99,
-    // the run's own verdict decides; the distance past the bounds says how far it missed
-    sloViolation: s.slo.passed === true ? 0 : s.slo.passed === false ? Math.max(sloViolation(s), 1e-6) : 0,
+    // the run's own verdict decides; the distance past the bounds says how far it missed; a task
+    // bound (sessions) is judged the same way on the task latency
+    sloViolation: Math.max(s.slo.passed === true ? 0 : s.slo.passed === false ? Math.max(sloViolation(s), 1e-6) : 0, taskViolation(s)),
     valid: s.status === 'complete' && s.validity?.verdict !== 'invalid',
+    ...taskFigures(s, avgW, usdPerHour),
   }
+}
+
+/** Per good task: the tasks that met the task SLO, else (no task SLO) every task the window completed. */
+function taskFigures(s: RunSummary, avgW: number | null, usdPerHour: number | null): Pick<PointFigures, 'joulesPerGoodTask' | 'usdPerGoodTask'> {
+  const t = s.tasks
+  if (!t) return {}
+  const goodPerS = t.slo.goodTasksPerS ?? (t.slo.turnSlo || t.slo.taskLatencyMs !== null ? null : t.tasksPerS)
+  const ok = goodPerS !== null && goodPerS > 0
+  return { joulesPerGoodTask: ok && avgW !== null ? avgW / goodPerS : null, usdPerGoodTask: ok && usdPerHour !== null ? usdPerHour / (goodPerS * 3600) : null }
 }
 
 function percentileOf(stats: RunSummary['latency']['ttftMs'], p: number): number | null {
@@ -51,6 +65,17 @@ function percentileOf(stats: RunSummary['latency']['ttftMs'], p: number): number
   if (p >= 95) return stats.p95
   if (p >= 90) return stats.p90
   return stats.p50
+}
+
+function verdictPercentile(s: RunSummary): number {
+  return ((s.config as { slo?: { percentile?: number } } | null)?.slo?.percentile) ?? 99
+}
+
+/** How far the task latency at the verdict percentile is past the task bound (0 when met or unset). */
+function taskViolation(s: RunSummary): number {
+  const bound = s.tasks?.slo.taskLatencyMs ?? null
+  const v = bound !== null && s.tasks ? percentileOf(s.tasks.latencyMs, verdictPercentile(s)) : null
+  return bound !== null && v !== null && v > bound ? Math.max(v / bound - 1, 1e-6) : 0
 }
 
 function sloViolation(s: RunSummary): number {
@@ -70,6 +95,8 @@ function sloViolation(s: RunSummary): number {
 export function objectiveValue(f: PointFigures, objective: Objective): number | null {
   if (objective === 'joules-per-good-token') return f.joulesPerGoodToken
   if (objective === 'usd-per-million-good-tokens') return f.usdPerMillionGoodTokens
+  if (objective === 'joules-per-good-task') return f.joulesPerGoodTask ?? null
+  if (objective === 'usd-per-good-task') return f.usdPerGoodTask ?? null
   return f.goodTokensPerSPerMW
 }
 
@@ -77,7 +104,12 @@ export const OBJECTIVE_UNITS: Readonly<Record<Objective, string>> = {
   'joules-per-good-token': 'J/token',
   'usd-per-million-good-tokens': 'USD/Mtok',
   'good-tokens-per-s-per-mw': 'tok/s/MW',
+  'joules-per-good-task': 'J/task',
+  'usd-per-good-task': 'USD/task',
 }
+
+/** Objectives per task, for session workloads (workload.sessions or a session trace). */
+export const TASK_OBJECTIVES: readonly Objective[] = ['joules-per-good-task', 'usd-per-good-task']
 
 /** Whether larger is better for the objective. */
 export function maximises(objective: Objective): boolean {

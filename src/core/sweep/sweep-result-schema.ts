@@ -19,8 +19,10 @@ export const PointFiguresSchema = z.object({
   sloPassed: z.boolean().nullable(),
   ttftP99Ms: num,
   tpotP99Ms: num,
-  sloViolation: z.number().describe('Relative miss of the SLO bounds at the verdict percentile (0 when met).'),
+  sloViolation: z.number().describe('Relative miss of the SLO bounds (and the task bound, for sessions) at the verdict percentile (0 when met).'),
   valid: z.boolean(),
+  joulesPerGoodTask: num.optional().describe('Session workloads: J per task that met the task SLO.'),
+  usdPerGoodTask: num.optional().describe('Session workloads: USD per task that met the task SLO.'),
 })
 
 const ScoreSchema = z.object({ cost: z.number().nullable().describe('Objective turned lower-is-better (JSON writes Infinity as null).'), feasible: z.boolean(), violation: z.number() })
@@ -63,7 +65,7 @@ export const SweepResultSchema = z.object({
       confidence: z.enum(['distinct', 'within-noise']),
       tiedWith: z.array(z.string()),
       baselineKey: z.string().nullable(),
-      savings: z.object({ joulesPerGoodToken: SavingsSchema, usdPerMillionGoodTokens: SavingsSchema, goodTokensPerSPerMW: SavingsSchema }).nullable(),
+      savings: z.object({ joulesPerGoodToken: SavingsSchema, usdPerMillionGoodTokens: SavingsSchema, goodTokensPerSPerMW: SavingsSchema, joulesPerGoodTask: SavingsSchema.optional(), usdPerGoodTask: SavingsSchema.optional() }).nullable(),
     })
     .nullable(),
   frontier: z.array(z.string()).describe('Pareto frontier point keys (good tok/s per MW vs tok/s per user).'),

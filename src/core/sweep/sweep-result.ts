@@ -57,6 +57,9 @@ export interface ChosenPoint {
     readonly joulesPerGoodToken: Savings
     readonly usdPerMillionGoodTokens: Savings
     readonly goodTokensPerSPerMW: Savings
+    /** Session workloads. */
+    readonly joulesPerGoodTask?: Savings
+    readonly usdPerGoodTask?: Savings
   } | null
 }
 
@@ -152,17 +155,28 @@ function saving(base: SweepPoint, chosen: SweepPoint, pick: (f: PointFigures) =>
   return { baseline: b, chosen: c, changeRel: b !== null && c !== null && b !== 0 ? (c - b) / b : null, interval: null }
 }
 
+const SAVING_KEY: Readonly<Record<Objective, keyof NonNullable<ChosenPoint['savings']>>> = {
+  'joules-per-good-token': 'joulesPerGoodToken',
+  'usd-per-million-good-tokens': 'usdPerMillionGoodTokens',
+  'good-tokens-per-s-per-mw': 'goodTokensPerSPerMW',
+  'joules-per-good-task': 'joulesPerGoodTask',
+  'usd-per-good-task': 'usdPerGoodTask',
+}
+
 export function savingsAgainst(base: SweepPoint, chosen: SweepPoint, objective: Objective): ChosenPoint['savings'] {
-  const s = {
+  const tasks = chosen.repeats.some((r) => r.joulesPerGoodTask !== undefined)
+  const s: { -readonly [K in keyof NonNullable<ChosenPoint['savings']>]: Savings } = {
     joulesPerGoodToken: saving(base, chosen, (f) => f.joulesPerGoodToken),
     usdPerMillionGoodTokens: saving(base, chosen, (f) => f.usdPerMillionGoodTokens),
     goodTokensPerSPerMW: saving(base, chosen, (f) => f.goodTokensPerSPerMW),
+    ...(tasks ? { joulesPerGoodTask: saving(base, chosen, (f) => f.joulesPerGoodTask ?? null), usdPerGoodTask: saving(base, chosen, (f) => f.usdPerGoodTask ?? null) } : {}),
   }
   // The objective's own saving carries the interval of the two points' intervals.
-  const key = objective === 'joules-per-good-token' ? 'joulesPerGoodToken' : objective === 'usd-per-million-good-tokens' ? 'usdPerMillionGoodTokens' : 'goodTokensPerSPerMW'
+  const key = SAVING_KEY[objective]
+  const own = s[key]
   const bi = base.objective.interval
   const ci = chosen.objective.interval
-  if (bi && ci && bi.low > 0 && bi.high > 0) s[key] = { ...s[key], interval: { low: ci.low / bi.high - 1, high: ci.high / bi.low - 1 } }
+  if (own && bi && ci && bi.low > 0 && bi.high > 0) s[key] = { ...own, interval: { low: ci.low / bi.high - 1, high: ci.high / bi.low - 1 } }
   return s
 }
 

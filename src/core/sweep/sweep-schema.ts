@@ -33,13 +33,13 @@ export const ServerRestartSchema = z.strictObject({
   stopTimeoutS: z.number().positive().default(30).describe('Grace after SIGTERM before SIGKILL when the server is stopped.'),
 })
 
-export const OBJECTIVES = ['joules-per-good-token', 'usd-per-million-good-tokens', 'good-tokens-per-s-per-mw'] as const
+export const OBJECTIVES = ['joules-per-good-token', 'usd-per-million-good-tokens', 'good-tokens-per-s-per-mw', 'joules-per-good-task', 'usd-per-good-task'] as const
 export type Objective = (typeof OBJECTIVES)[number]
 
 export const SweepSectionSchema = z.strictObject({
   knobs: z.array(KnobConfigSchema).min(1).describe('The knobs and their values; the grid is their product.'),
   strategy: z.enum(['grid', 'adaptive']).default('grid').describe('grid: every point; adaptive: nested golden-section over the axes (first axis outermost).'),
-  objective: z.enum(OBJECTIVES).default('joules-per-good-token').describe('What the optimum minimises (J per good output token, $ per million good output tokens) or maximises (good output tokens/s per provisioned MW).'),
+  objective: z.enum(OBJECTIVES).default('joules-per-good-token').describe('What the optimum minimises (J per good output token, $ per million good output tokens; for session workloads J or $ per good task) or maximises (good output tokens/s per provisioned MW).'),
   repeats: z.number().int().positive().max(20).default(1).describe('Runs per point; the point\'s figure is their mean and its interval spans them.'),
   settleS: z.number().nonnegative().default(0).describe('Least seconds to wait after a hardware knob change before the point\'s load starts (the steady window then trims what is still settling).'),
   server: ServerRestartSchema.optional().describe('Restart the server per point with these knob values (knobs named server.NAME).'),
