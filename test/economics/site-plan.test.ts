@@ -52,3 +52,17 @@ test('without racks or provisioned power', () => {
   assert.equal(tiny.baseline.accelerators, 0)
   assert.ok(tiny.warnings.some((w) => w.includes('smaller than one rack')))
 })
+
+test('session runs: tasks and good tasks per day, and $ per task, from the run\'s task rates (by hand)', () => {
+  const base = fixtureSummary()
+  const tasks = { tasksPerS: 4, slo: { turnSlo: true, taskLatencyMs: 60_000, attainment: 0.75, goodTasksPerS: 3, goodTasksPerSPerMW: null } }
+  const p = planSite({ summary: { ...base, tasks: tasks as unknown as NonNullable<typeof base.tasks> }, cost, siteMw: 20 })
+  const acc = p.baseline.accelerators
+  close(p.baseline.tasksPerDay, acc * (4 / 8) * 86_400 * 0.6)
+  close(p.baseline.goodTasksPerDay, acc * (3 / 8) * 86_400 * 0.6)
+  // $2 per accelerator-hour; each accelerator completes 0.5 tasks/s while serving (60 % of hours)
+  close(p.baseline.usdPerTask, (2 * 24) / (0.5 * 86_400 * 0.6))
+  const plain = planSite({ summary: base, cost, siteMw: 20 })
+  assert.equal(plain.baseline.tasksPerDay, null)
+  assert.equal(plain.baseline.usdPerTask, null)
+})

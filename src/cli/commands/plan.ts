@@ -33,7 +33,13 @@ const list = (flag: string) => (text: string): number[] => text.split(',').map((
 
 const HEADER = ['scenario', 'PUE', 'cap W', 'utilisation', 'kW/accel. (facility)', 'accelerators', 'racks', 'output tokens/day', '$/M output', 'cost/day', 'revenue/day', 'margin/day']
 
-function row(s: PlanScenario): string[] {
+const TASK_HEADER = ['tasks/day', 'good tasks/day', '$/task']
+
+function taskCells(s: PlanScenario): string[] {
+  return [s.tasksPerDay !== null ? formatSi(s.tasksPerDay) : '—', s.goodTasksPerDay !== null ? formatSi(s.goodTasksPerDay) : '—', formatUsd(s.usdPerTask)]
+}
+
+function row(s: PlanScenario, tasks: boolean): string[] {
   return [
     s.name,
     formatNumber(s.pue),
@@ -47,6 +53,7 @@ function row(s: PlanScenario): string[] {
     formatUsd(s.costUsdPerDay),
     formatUsd(s.revenueUsdPerDay),
     formatUsd(s.marginUsdPerDay),
+    ...(tasks ? taskCells(s) : []),
   ]
 }
 
@@ -103,15 +110,17 @@ export function registerPlan(program: Command, ctx: CliContext): void {
       whatIf: { ...(opts.whatIfPue ? { pue: opts.whatIfPue } : {}), ...(opts.whatIfPowerCapW ? { powerCapW: opts.whatIfPowerCapW } : {}), ...(opts.whatIfUtilization ? { utilization: opts.whatIfUtilization } : {}) },
     })
     const out = ctx.host.stdout
-    const rows = [plan.baseline, ...plan.whatIf].map(row)
+    const tasks = plan.baseline.tasksPerDay !== null
+    const head = tasks ? [...HEADER, ...TASK_HEADER] : HEADER
+    const rows = [plan.baseline, ...plan.whatIf].map((s) => row(s, tasks))
     if (opts.format === 'json') return void out.write(`${JSON.stringify({ runId: run.summary.id, ...plan }, null, 2)}\n`)
     if (opts.format === 'md') {
-      out.write(`# Site plan: ${formatNumber(plan.siteMw)} MW\n\n${m(intro(plan, run.summary.id)).replace(/ Baseline:/, '\n\nBaseline:')}\n\n| ${HEADER.join(' | ')} |\n|${HEADER.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|\n`)
+      out.write(`# Site plan: ${formatNumber(plan.siteMw)} MW\n\n${m(intro(plan, run.summary.id)).replace(/ Baseline:/, '\n\nBaseline:')}\n\n| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|\n`)
       for (const r of rows) out.write(`| ${r.map(m).join(' | ')} |\n`)
       out.write(`\n${plan.warnings.map((w) => `> ${m(w)}\n`).join('')}\nCost assumptions and their sources: \`tokenwatt report ${m(run.summary.id)}\`.\n`)
       return
     }
-    const table = new Table({ head: HEADER, style: { head: [], border: [] } })
+    const table = new Table({ head, style: { head: [], border: [] } })
     for (const r of rows) table.push(r)
     out.write(`${intro(plan, run.summary.id)}\n${table.toString()}\n${plan.warnings.map((w) => `warning: ${w}\n`).join('')}cost assumptions and their sources: tokenwatt report ${run.summary.id} --format md\n`)
   })

@@ -41,6 +41,12 @@ export interface PlanScenario {
   readonly revenueUsdPerDay: number | null
   readonly marginUsdPerDay: number | null
   readonly outputTokensPerSPerSiteMw: number
+  /** Session runs: tasks (sessions) the placed fleet completes per day at this utilisation; null otherwise. */
+  readonly tasksPerDay: number | null
+  /** Tasks that meet the task SLO per day; null without a task SLO or without sessions. */
+  readonly goodTasksPerDay: number | null
+  /** Cost per completed task: cost per day ÷ tasks per day. */
+  readonly usdPerTask: number | null
 }
 
 export interface SitePlan {
@@ -73,6 +79,8 @@ export function planSite(input: SitePlanInput): SitePlan {
   const perRack = input.acceleratorsPerRack ?? preset?.acceleratorsPerRack.value ?? null
   const tokPerAcc = summary.throughput.outputTokensPerS / n
   const totalPerAcc = summary.throughput.totalTokensPerS / n
+  const tasksPerAcc = summary.tasks?.tasksPerS != null ? summary.tasks.tasksPerS / n : null
+  const goodTasksPerAcc = summary.tasks?.slo.goodTasksPerS != null ? summary.tasks.slo.goodTasksPerS / n : null
   let capWarned = false
 
   const scenario = (name: string, v: { pue?: number; powerCapW?: number | null; utilization?: number }): { s: PlanScenario; cost: CostResult } => {
@@ -121,6 +129,9 @@ export function planSite(input: SitePlanInput): SitePlan {
       revenueUsdPerDay: revenuePerAccHour !== null ? revenuePerAccHour * accelerators * 24 : null,
       marginUsdPerDay: revenuePerAccHour !== null && perAccHour !== null ? (revenuePerAccHour - perAccHour) * accelerators * 24 : null,
       outputTokensPerSPerSiteMw: input.siteMw > 0 ? (accelerators * tokPerAcc) / input.siteMw : 0,
+      tasksPerDay: tasksPerAcc !== null ? accelerators * tasksPerAcc * 86_400 * u : null,
+      goodTasksPerDay: goodTasksPerAcc !== null ? accelerators * goodTasksPerAcc * 86_400 * u : null,
+      usdPerTask: tasksPerAcc !== null && tasksPerAcc > 0 && perAccHour !== null ? (perAccHour * 24) / (tasksPerAcc * 86_400 * u) : null,
     }
     return { s, cost }
   }
