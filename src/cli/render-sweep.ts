@@ -19,7 +19,7 @@ export function renderSweepSummary(r: SweepResult): string {
   const lines: string[] = []
   const measured = r.points.filter((p) => !p.baseline).length
   lines.push(`sweep ${r.id}  ${r.status}  ${r.strategy}: ${measured} of ${r.gridPoints} grid points, objective ${r.objective} (${r.unit})`)
-  const t = new Table({ head: ['point', r.unit, 'interval', 'SLO', 'good tok/s', 'avg W', 'tok/s/user', 'throttled s'], style: { head: [], border: [] } })
+  const t = new Table({ head: ['point', r.unit, 'interval', 'SLO', 'good tok/s', 'avg W', 'tok/s/user', 'throttled s', 'settle s'], style: { head: [], border: [] } })
   for (const p of r.points) {
     const mark = r.chosen?.key === p.key ? '* ' : p.baseline ? '= ' : '  '
     t.push([
@@ -31,6 +31,7 @@ export function renderSweepSummary(r: SweepResult): string {
       fmt(mean(p.repeats.map((f) => f.avgPowerW))),
       fmt(mean(p.repeats.map((f) => f.interactivityTokPerS))),
       fmt(p.throttledForPowerS),
+      fmt(p.settleS),
     ])
   }
   lines.push(t.toString())

@@ -26,7 +26,7 @@ export const RunSummarySchema = z
     target: z.looseObject({ endpoint: z.string(), api: z.enum(['chat', 'completions']), model: z.string(), server: z.string().nullable() }),
     workload: z.unknown(),
     config: z.unknown().describe('the resolved config, secrets removed'),
-    window: z.looseObject({ startS: num, endS: num, durationS: num, method: z.string() }).describe('the steady window, seconds from run start'),
+    window: z.looseObject({ startS: num, endS: num, durationS: num, method: z.string(), powerTrimS: num.optional().describe('settlePower runs: seconds the window start moved on for power to settle') }).describe('the steady window, seconds from run start'),
     requests: z.looseObject({
       total: num,
       succeeded: num,

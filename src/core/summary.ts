@@ -34,6 +34,8 @@ export interface SteadyWindow {
   readonly durationS: number
   /** How the window was found, e.g. "inflight-plateau+mser5" or "whole-run (no steady state)". */
   readonly method: string
+  /** `settlePower` runs: seconds the window start moved on for power to settle after the load had (0 when it already had). */
+  readonly powerTrimS?: number
 }
 
 export interface MeterSummary {

@@ -112,7 +112,9 @@ export async function runSweep(input: SweepInput, deps: SweepDeps): Promise<Swee
       await deps.clock.sleepUntil(lastHardwareChangeNs + sweep.settleS * 1e9, deps.signal)
       deps.signal.throwIfAborted()
     }
-    const config = pointConfig(base, knobs, { sweep: input.id, 'sweep.point': key, ...(baseline ? { 'sweep.baseline': 'true' } : {}) })
+    const labelled = pointConfig(base, knobs, { sweep: input.id, 'sweep.point': key, ...(baseline ? { 'sweep.baseline': 'true' } : {}) })
+    // After a hardware change the window also waits for power to settle (reported as the point's settleS).
+    const config = hardwareSpecs.length > 0 ? { ...labelled, settlePower: true } : labelled
     const runIds: string[] = []
     const figures: PointFigures[] = []
     const rel: (Interval | null)[] = []

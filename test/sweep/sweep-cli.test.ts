@@ -60,6 +60,10 @@ test('sweep over the power cap finds the device model\'s optimum inside the SLO,
   assert.deepEqual(s.restored, [{ id: 'gpu.power-limit-w@nvml:0', value: 700, unit: 'W' }])
   assert.equal(limitW(), 700)
   assert.match(r.stdout, /chosen: gpu\.power-limit-w=400/)
+  // after each cap change the window also waited for power to settle, and the point says how long
+  assert.ok(s.points.every((p) => typeof p.settleS === 'number' && p.settleS >= 0), JSON.stringify(s.points.map((p) => p.settleS)))
+  const rep = await runCli(['report', s.chosen?.runIds[0] ?? '', '--format', 'json', '--store', join(gpu.dir, 'db.sqlite')], { cwd: gpu.dir, env: env() })
+  assert.match((JSON.parse(rep.stdout) as { summary: { window: { method: string } } }).summary.window.method, /\+power-mser5$/)
   // every point is an ordinary stored run tagged with the sweep
   const runs = await runCli(['runs', 'list', '--store', join(gpu.dir, 'db.sqlite'), '--json'], { cwd: gpu.dir, env: env() })
   for (const p of s.points) for (const id of p.runIds) assert.ok(runs.stdout.includes(id), id)

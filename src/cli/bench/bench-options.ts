@@ -62,6 +62,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--slo-tpot-ms <ms>', path: 'slo.tpotMs', description: 'SLO bound on TPOT per request', parse: positiveNumber },
   { flags: '--slo-e2e-ms <ms>', path: 'slo.e2eMs', description: 'SLO bound on end-to-end latency per request', parse: positiveNumber },
   { flags: '--slo-percentile <p>', path: 'slo.percentile', description: 'percentile the run-level SLO verdict checks (default 99)', parse: number },
+  { flags: '--settle-power', path: 'settlePower', description: 'start the steady window only once power has settled too (MSER-5 on the meters\' power series); sweeps of hardware knobs do this on every point', map: () => true },
   { flags: '--max-error-rate <share>', path: 'maxErrorRate', description: 'largest share (0..1) of measured requests that may fail; above it the run is marked invalid and exits 6 (default 0.05)', parse: number },
   { flags: '--slo-min-attainment <share>', path: 'slo.minAttainment', description: 'fail (exit 99) when fewer requests than this share (0..1) meet the SLO', parse: number },
   { flags: '--timeout-ms <ms>', path: 'timeouts.totalMs', description: 'longest a request may take in all', parse: positiveNumber },

@@ -7,7 +7,8 @@ import { nsToMs, nsToS } from '../units.js'
 import { describe, EMPTY_STATS, percentileSorted } from './stats.js'
 import { effectiveChunkTokens, interTokenGapsNs, latencySamples, requestsEndedIn, requestTimings } from './request-metrics.js'
 import { countGood, hasSloBounds } from './slo.js'
-import { findSteadyWindow } from './steady-window.js'
+import { findSteadyWindow, type WindowNs } from './steady-window.js'
+import { findPowerSettle } from './power-settle.js'
 import { judgeValidity } from './validity.js'
 import { findSessionSteadyWindow } from './session-window.js'
 
@@ -38,6 +39,27 @@ const CLIENT_CPU_LIMIT = 0.9
 /** Event-loop delay p99 (ms) above which chunk arrival times may be late. */
 const CLIENT_EVENT_LOOP_LIMIT_MS = 20
 
+/**
+ * The steady window moved on to where power has settled too (`settlePower`): after a knob change the
+ * token rate can be steady while the power still moves. Kept as it is, with a warning, when power is
+ * too sparse to judge or the settled part holds no completed request.
+ */
+function settleOnPower(win: WindowNs, samples: readonly PowerSample[], measured: readonly RequestRecord[], warnings: string[]): WindowNs & { powerTrimS?: number } {
+  if (win.method === 'empty' || win.method === 'whole-run') return win
+  const settle = findPowerSettle(samples, win.startNs, win.endNs)
+  if (settle === null) {
+    warnings.push('settlePower: too few power readings inside the window to judge whether power had settled (at least 10 per channel); the window was left as the load found it')
+    return win
+  }
+  if (settle.startNs <= win.startNs) return { ...win, method: `${win.method}+power-mser5`, powerTrimS: 0 }
+  const completed = measured.some((r) => r.lastByteAtNs !== null && r.lastByteAtNs >= settle.startNs && r.lastByteAtNs <= win.endNs)
+  if (!completed) {
+    warnings.push('settlePower: power had not settled before the load ended (no request completed after it settled); the window was left as the load found it')
+    return win
+  }
+  return { ...win, startNs: settle.startNs, method: `${win.method}+power-mser5`, powerTrimS: nsToS(settle.startNs - win.startNs) }
+}
+
 /** Turns a run's raw records into its `tokenwatt.run/v1` summary. Pure: same input, same output. */
 export function analyzeRun(input: AnalysisInput): RunSummary {
   const warnings: string[] = [...input.warnings]
@@ -45,7 +67,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const measured = input.records.filter((r) => r.phase === 'measure')
   const warmup = input.records.length - measured.length
   const load = cfg.load
-  const win =
+  const loadWin =
     cfg.workload.sessions !== undefined || measured.some((r) => r.sessionId !== undefined)
       ? findSessionSteadyWindow(measured, load.type === 'closed-loop' ? load.concurrency : null)
       : findSteadyWindow({
@@ -54,7 +76,8 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
           loadType: cfg.workload.trace !== undefined ? 'constant' : load.type,
           concurrency: load.type === 'closed-loop' && cfg.workload.trace === undefined ? load.concurrency : null,
         })
-  if (win.warning) warnings.push(win.warning)
+  if (loadWin.warning) warnings.push(loadWin.warning)
+  const win: WindowNs & { powerTrimS?: number } = cfg.settlePower ? settleOnPower(loadWin, input.powerSamples, measured, warnings) : loadWin
   const durationNs = Math.max(0, win.endNs - win.startNs)
   const durationS = nsToS(durationNs)
   const inWin = (t: number): boolean => t >= win.startNs && t <= win.endNs
@@ -147,7 +170,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
     target: input.target,
     workload: input.workload,
     config: input.config,
-    window: { startS: nsToS(win.startNs), endS: nsToS(win.endNs), durationS, method: win.method },
+    window: { startS: nsToS(win.startNs), endS: nsToS(win.endNs), durationS, method: win.method, ...(win.powerTrimS !== undefined ? { powerTrimS: win.powerTrimS } : {}) },
     requests: {
       total: measured.length,
       succeeded: measured.length - failed - aborted,

@@ -104,6 +104,7 @@ export const BenchConfigSchema = z
     meters: z.array(MeterSpecSchema).default([]).describe('Power meters read beside the load (issue 4).'),
     boundary: BoundarySchema.optional().describe('Boundary the headline efficiency figures are reported at. Absent: the lowest boundary a meter reads (device without meters).'),
     idleS: z.number().nonnegative().default(0).describe('Seconds of idle power measured before the load starts (0 = none).'),
+    settlePower: z.boolean().default(false).describe('Start the steady window only once the meters\' power has settled too (MSER-5 on the power series, as on the token rate); tokenwatt sweep sets it on every point of a hardware sweep.'),
     attribution: AttributionSchema.prefault({}).describe('How energy is carried from one boundary to the next (host share, PSU, PDU, PUE, provisioned power).'),
     cost: CostSchema.optional().describe('Cost model (issue 5).'),
     local: LocalEngineSchema.prefault({}).describe('The embedded engine started when target.endpoint is absent.'),
