@@ -1,44 +1,18 @@
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import type { SweepResult } from '../../src/core/sweep/sweep-result.js'
 import { runCli } from '../../testkit/cli.js'
-import { buildNvmlStub } from '../../testkit/meters/fake-tools.js'
-import { simulatedGpu } from '../../testkit/sweep.js'
+import { sweepOf, useSimulatedNvmlGpu } from '../../testkit/sweep.js'
 
-// The production knob and meter adapters against the mock's simulated GPU: the NVML stub
-// (libnvidia-ml.so.1 built from testkit/meters/nvml-stub.c) writes the cap into the device state
-// file, the mock's device model obeys it and writes back its power, which the NVML meter reads.
-const stub = buildNvmlStub()
-const skip = 'skip' in stub ? stub.skip : false
-const LIB = 'path' in stub ? stub.path : ''
-let gpu: Awaited<ReturnType<typeof simulatedGpu>>
-
-before(async () => {
-  gpu = await simulatedGpu()
-  process.env.TOKENWATT_SIM_DEVICE_STATE = gpu.statePath
-  delete process.env.TOKENWATT_SIM_NO_PERMISSION
-})
-after(async () => {
-  await gpu.mock.close()
-  delete process.env.TOKENWATT_SIM_DEVICE_STATE
-})
-
-const env = (): Record<string, string> => ({ TOKENWATT_NVML_LIBRARY: LIB, TOKENWATT_SIM_DEVICE_STATE: gpu.statePath, TOKENWATT_KNOB_JOURNAL: join(gpu.dir, 'journal.json') })
-const common = (): string[] => ['--endpoint', gpu.mock.baseUrl, '--meter', 'nvml', '--concurrency', '8', '--output-tokens', '16', '--slo-tpot-ms', '30', '--out', join(gpu.dir, 'out'), '--store', join(gpu.dir, 'db.sqlite'), '--no-progress']
-const limitW = (): number => (gpu.state().power_limit_mw ?? 0) / 1000
-
-function sweepOf(stdout: string): SweepResult {
-  const path = /sweep: {2}(\S+)/.exec(stdout)?.[1]
-  assert.ok(path, stdout)
-  return JSON.parse(readFileSync(path, 'utf8')) as SweepResult
-}
+const sim = useSimulatedNvmlGpu()
+const { skip, env, common, limitW } = sim
 
 test('sweep over the power cap finds the device model\'s optimum inside the SLO, records clamps and restores the cap', { skip }, async () => {
   // Model (device-model.ts) at 8 streams: J/token ∝ (220 + 360 f³)/f, least at f³ = 0.306, a cap of 388 W;
   // 300 W runs the clock too slow for TPOT ≤ 30 ms, 200 W is below the device's floor (263 W) and is clamped.
-  const r = await runCli(['sweep', ...common(), '--duration', '2', '--knob', 'gpu.power-limit-w=200,400,550,700'], { cwd: gpu.dir, env: env() })
+  const r = await runCli(['sweep', ...common(), '--duration', '2', '--knob', 'gpu.power-limit-w=200,400,550,700'], { cwd: sim.gpu.dir, env: env() })
   assert.equal(r.code, 0, r.stderr + r.stdout)
   const s = sweepOf(r.stdout)
   assert.equal(s.status, 'complete')
@@ -62,25 +36,25 @@ test('sweep over the power cap finds the device model\'s optimum inside the SLO,
   assert.match(r.stdout, /chosen: gpu\.power-limit-w=400/)
   // after each cap change the window also waited for power to settle, and the point says how long
   assert.ok(s.points.every((p) => typeof p.settleS === 'number' && p.settleS >= 0), JSON.stringify(s.points.map((p) => p.settleS)))
-  const rep = await runCli(['report', s.chosen?.runIds[0] ?? '', '--format', 'json', '--store', join(gpu.dir, 'db.sqlite')], { cwd: gpu.dir, env: env() })
+  const rep = await runCli(['report', s.chosen?.runIds[0] ?? '', '--format', 'json', '--store', join(sim.gpu.dir, 'db.sqlite')], { cwd: sim.gpu.dir, env: env() })
   assert.match((JSON.parse(rep.stdout) as { summary: { window: { method: string } } }).summary.window.method, /\+power-mser5$/)
   // every point is an ordinary stored run tagged with the sweep
-  const runs = await runCli(['runs', 'list', '--store', join(gpu.dir, 'db.sqlite'), '--json'], { cwd: gpu.dir, env: env() })
+  const runs = await runCli(['runs', 'list', '--store', join(sim.gpu.dir, 'db.sqlite'), '--json'], { cwd: sim.gpu.dir, env: env() })
   for (const p of s.points) for (const id of p.runIds) assert.ok(runs.stdout.includes(id), id)
-  const html = readFileSync(join(gpu.dir, 'out', s.id, 'report.html'), 'utf8')
+  const html = readFileSync(join(sim.gpu.dir, 'out', s.id, 'report.html'), 'utf8')
   assert.match(html, /Pareto frontier/)
   assert.match(html, /<svg/)
 })
 
 test('a knob without permission fails in preflight with one line, before any load is sent', { skip }, async () => {
   process.env.TOKENWATT_SIM_NO_PERMISSION = '1'
-  const before = gpu.mock.groundTruth().length
+  const before = sim.gpu.mock.groundTruth().length
   try {
-    const r = await runCli(['sweep', ...common(), '--duration', '1', '--knob', 'gpu.power-limit-w=300,700'], { cwd: gpu.dir, env: env() })
+    const r = await runCli(['sweep', ...common(), '--duration', '1', '--knob', 'gpu.power-limit-w=300,700'], { cwd: sim.gpu.dir, env: env() })
     assert.equal(r.code, 7, r.stderr)
     assert.match(r.stderr, /^tokenwatt: gpu\.power-limit-w: setting the power limit on GPU 0 was refused: .*\nhint: .*root/m)
     assert.equal(r.stderr.trim().split('\n').length, 2, r.stderr)
-    assert.equal(gpu.mock.groundTruth().length, before, 'no request was sent')
+    assert.equal(sim.gpu.mock.groundTruth().length, before, 'no request was sent')
   } finally {
     delete process.env.TOKENWATT_SIM_NO_PERMISSION
   }
@@ -94,13 +68,13 @@ test('bad sweep flags get one line and a hint', async () => {
   assert.match(none.stderr, /no knobs to sweep/)
   const both = await runCli(['sweep', '--endpoint', 'http://127.0.0.1:9', '--requests', '5', '--knob', 'server.max_num_seqs=8,16'], { cwd: process.cwd() })
   assert.match(both.stderr, /server\.\* knobs need a restart command/)
-  writeFileSync(join(gpu.dir, 'bad.yaml'), 'target: { endpoint: "http://127.0.0.1:9" }\nstop: { requests: 5 }\nsweep:\n  knobs:\n    - name: concurrency\n      values: [1, 2]\n  strategy: fastest\n')
-  const yaml = await runCli(['sweep', '-c', join(gpu.dir, 'bad.yaml')], { cwd: gpu.dir })
+  writeFileSync(join(sim.gpu.dir, 'bad.yaml'), 'target: { endpoint: "http://127.0.0.1:9" }\nstop: { requests: 5 }\nsweep:\n  knobs:\n    - name: concurrency\n      values: [1, 2]\n  strategy: fastest\n')
+  const yaml = await runCli(['sweep', '-c', join(sim.gpu.dir, 'bad.yaml')], { cwd: sim.gpu.dir })
   assert.match(yaml.stderr, /strategy: .*bad\.yaml:7/)
 })
 
 test('locked SM clock: the sweep pins the clock, the model slows, and the lock is reset after', { skip }, async () => {
-  const r = await runCli(['sweep', ...common(), '--duration', '1.5', '--knob', 'gpu.sm-clock-mhz=990,1980', '--json'], { cwd: gpu.dir, env: env() })
+  const r = await runCli(['sweep', ...common(), '--duration', '1.5', '--knob', 'gpu.sm-clock-mhz=990,1980', '--json'], { cwd: sim.gpu.dir, env: env() })
   assert.equal(r.code, 0, r.stderr)
   const s = JSON.parse(r.stdout) as SweepResult
   const [half, full] = s.points
@@ -109,11 +83,11 @@ test('locked SM clock: the sweep pins the clock, the model slows, and the lock i
   const ratio = (half?.repeats[0]?.outputTokensPerS ?? 0) / (full?.repeats[0]?.outputTokensPerS ?? 1)
   assert.ok(ratio > 0.4 && ratio < 0.65, `ratio ${ratio}`)
   assert.deepEqual(s.restored, [{ id: 'gpu.sm-clock-mhz@nvml:0', value: 0, unit: 'MHz' }])
-  assert.equal(gpu.state().locked_sm_clock_mhz, 0)
+  assert.equal(sim.gpu.state().locked_sm_clock_mhz, 0)
 })
 
 test('workload power profiles on a driver without them fail preflight with one line', { skip }, async () => {
-  const r = await runCli(['sweep', ...common(), '--duration', '1', '--knob', 'gpu.power-profile=0,1'], { cwd: gpu.dir, env: env() })
+  const r = await runCli(['sweep', ...common(), '--duration', '1', '--knob', 'gpu.power-profile=0,1'], { cwd: sim.gpu.dir, env: env() })
   assert.equal(r.code, 7, r.stderr)
   assert.match(r.stderr, /gpu\.power-profile: this NVIDIA driver has no workload power profiles.*\nhint: .*R570/)
 })
