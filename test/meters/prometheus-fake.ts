@@ -117,26 +117,18 @@ export async function startFakeExporter(trace: Trace, originMs: number, energyOf
 export interface PrometheusServer {
   readonly url: string
   readonly port: number
+  /** An instant query against the server's HTTP API (`/api/v1/query`). */
+  query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>
   close(): Promise<void>
 }
 
-/** Starts Prometheus scraping `targetPort` every 200 ms; resolves once a scrape has landed. */
-export async function startPrometheus(binary: string, targetPort: number): Promise<PrometheusServer> {
+/** Starts the real `prometheus` binary scraping every `job → host:port` every 200 ms; resolves once a scrape has landed. */
+export async function startRealPrometheus(binary: string, jobs: Readonly<Record<string, string>>): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tw-prometheus-'))
   const port = await freeTcpPort()
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 200ms',
-      '  scrape_timeout: 150ms',
-      'scrape_configs:',
-      '  - job_name: dcgm',
-      '    static_configs:',
-      `      - targets: ['127.0.0.1:${targetPort}']`,
-      '',
-    ].join('\n'),
-  )
+  const lines = ['global:', '  scrape_interval: 200ms', '  scrape_timeout: 150ms', 'scrape_configs:']
+  for (const [job, target] of Object.entries(jobs)) lines.push(`  - job_name: ${job}`, '    static_configs:', `      - targets: ['${target}']`)
+  writeFileSync(join(dir, 'prometheus.yml'), `${lines.join('\n')}\n`)
   const child: ChildProcess = spawn(
     binary,
     [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
@@ -145,6 +137,12 @@ export async function startPrometheus(binary: string, targetPort: number): Promi
   let stderr = ''
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()))
   const url = `http://127.0.0.1:${port}`
+  const query = async (expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)
+    const body = (await res.json()) as { status: string; error?: string; data?: { result?: { metric: Record<string, string>; value: [number, string] }[] } }
+    if (body.status !== 'success') throw new Error(`${expr}: ${body.error ?? res.status}`)
+    return body.data?.result ?? []
+  }
   const close = async (): Promise<void> => {
     if (child.exitCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()))
@@ -155,33 +153,18 @@ export async function startPrometheus(binary: string, targetPort: number): Promi
     rmSync(dir, { recursive: true, force: true })
   }
   const deadline = Date.now() + 15_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break
-    const up = await getJson(`${url}/api/v1/query?query=${encodeURIComponent('up{job="dcgm"}')}`).catch(() => null)
-    const v = (up as { data?: { result?: { value?: [number, string] }[] } } | null)?.data?.result?.[0]?.value?.[1]
-    if (v === '1') return { url, port, close }
+  while (Date.now() < deadline && child.exitCode === null) {
+    const up = await query('up').catch(() => [])
+    if (up.some((r) => r.value[1] === '1')) return { url, port, query, close }
     await new Promise((r) => setTimeout(r, 100))
   }
   await close()
   throw new Error(`prometheus did not come up with a successful scrape: ${stderr.slice(-500)}`)
 }
 
-function getJson(url: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    httpRequest(url, (res) => {
-      let body = ''
-      res.on('data', (c: Buffer) => (body += c.toString()))
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(body))
-        } catch (e) {
-          reject(e instanceof Error ? e : new Error(String(e)))
-        }
-      })
-    })
-      .on('error', reject)
-      .end()
-  })
+/** Starts Prometheus scraping the fake DCGM exporter on `targetPort` (job `dcgm`). */
+export function startPrometheus(binary: string, targetPort: number): Promise<PrometheusServer> {
+  return startRealPrometheus(binary, { dcgm: `127.0.0.1:${targetPort}` })
 }
 
 /** A reverse proxy in front of Prometheus that wants `Authorization: Bearer <token>` (as an auth proxy does). */

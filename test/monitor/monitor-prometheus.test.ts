@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { startMockServer, type MockServer } from '../../src/engines/mock/index.js'
 import type { RunSummary } from '../../src/core/summary.js'
 import { runCli } from '../../testkit/cli.js'
-import { freeTcpPort, prometheusBinary } from '../meters/prometheus-fake.js'
-import { startRealPrometheus, type RealPrometheus } from './prometheus-multi.js'
+import { freeTcpPort, prometheusBinary, startRealPrometheus, type PrometheusServer as RealPrometheus } from '../meters/prometheus-fake.js'
 
 // A real Prometheus is the point of this file. Without the binary it cannot run: say so loudly.
 const BINARY = prometheusBinary()
