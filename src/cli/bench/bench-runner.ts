@@ -123,7 +123,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       toolVersion: VERSION,
       configForRecord: redactConfig(config),
       enrich: (summary, ctx) =>
-        finishSummary(summary, { config, samples: ctx.samples, meters: ctx.meters.map((m) => m.info), idleWindowNs: ctx.idleWindowNs, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6 }),
+        finishSummary(summary, { config, samples: ctx.samples, meters: ctx.meters.map((m) => m.info), idleWindowNs: ctx.idleWindowNs, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6, records: ctx.records }),
     })
     const runDir = join(resolve(host.cwd, config.out), runId)
     mkdirSync(runDir, { recursive: true })

@@ -1,9 +1,10 @@
 import type { BenchConfig } from '../config/bench-schema.js'
 import { computeCost } from '../economics/compute-cost.js'
 import { BOUNDARIES, type Boundary, type MeterInfo } from '../ports.js'
-import type { PowerSample } from '../records.js'
+import type { PowerSample, RequestRecord } from '../records.js'
 import type { RunSummary } from '../summary.js'
 import { analyzeEnergy } from './energy/analyze-energy.js'
+import { attributePhases } from './energy/phase-attribution.js'
 
 export interface FinishInput {
   /** Only the energy and cost keys are read, so a monitor session's config fits too. */
@@ -13,6 +14,8 @@ export interface FinishInput {
   readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null
   /** Our wall-clock ms at run time 0, to report remote meters' clock offsets. */
   readonly epochWallMs: number | null
+  /** The run's request records, for energy by phase (prefill / decode); absent: no phase figures. */
+  readonly records?: readonly RequestRecord[]
 }
 
 /** The innermost boundary any meter reads (a measured one before an estimate); the default headline boundary. */
@@ -43,6 +46,23 @@ export function finishSummary(summary: RunSummary, input: FinishInput): RunSumma
     })
     warnings.push(...e.warnings)
     out = { ...out, power: e.power, efficiency: e.efficiency }
+    const energyJ = e.power.energyJ
+    if (input.records !== undefined && e.efficiency !== null && energyJ !== null && energyJ > 0) {
+      const p = attributePhases({
+        records: input.records,
+        samples: input.samples,
+        meters: input.meters,
+        meterSummaries: e.power.meters,
+        window: { startNs: summary.window.startS * 1e9, endNs: summary.window.endS * 1e9 },
+        boundary: e.power.boundary,
+        boundaryEnergyJ: energyJ,
+        epochWallMs: input.epochWallMs,
+      })
+      if (p !== null) {
+        warnings.push(...p.warnings)
+        out = { ...out, efficiency: { ...e.efficiency, joulesPerInputToken: p.joulesPerInputToken, joulesPerOutputTokenDecode: p.joulesPerOutputTokenDecode, phases: p.phases } }
+      }
+    }
   } else {
     warnings.push('no power meter was read (--meter KIND): power, energy and tokens-per-joule figures are null')
   }
