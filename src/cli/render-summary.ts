@@ -1,4 +1,5 @@
 import Table from 'cli-table3'
+import type { PhaseFigure, PhasesSection } from '../core/analysis/energy/phase-attribution.js'
 import type { RunSummary, Stats } from '../core/summary.js'
 
 /**
@@ -46,6 +47,13 @@ export function renderSummary(s: RunSummary, width = 100): string {
       { [`tokens/J @ ${e.boundary}`]: `${fmt(e.outputTokensPerJoule, 3)} output tok/J, ${fmt(e.totalTokensPerJoule, 3)} total tok/J` },
       { [`tok/s per MW @ ${e.boundary}`]: `${fmtBig(e.outputTokensPerSPerMW)} (measured draw), ${fmtBig(e.outputTokensPerSPerProvisionedMW)} (provisioned)` },
     )
+    const p = e.phases as PhasesSection | undefined
+    const fin = e.joulesPerInputToken as PhaseFigure | undefined
+    const fout = e.joulesPerOutputTokenDecode as PhaseFigure | undefined
+    if (p && fin && fout) {
+      const f = (x: PhaseFigure): string => `${fmt(x.total, 4)} J (dynamic ${fmt(x.dynamic, 4)}${x.dynamicInterval ? ` [${fmt(x.dynamicInterval.low, 4)}–${fmt(x.dynamicInterval.high, 4)}]` : ''})`
+      k.push({ [`energy by phase @ ${e.boundary}`]: `input token ${f(fin)}, output token (decode) ${f(fout)}; prefill ${(p.prefillEnergyShare * 100).toFixed(1)} % of energy, ${(p.prefillTimeShare * 100).toFixed(1)} % of request time${p.modelled ? ` — MODELLED: ${p.reason ?? ''}` : ''}` })
+    }
   }
   if (s.cost) {
     k.push(

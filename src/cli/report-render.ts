@@ -2,6 +2,7 @@ import { columnsToParquet } from '../adapters/export/parquet-columns.js'
 import { renderCharts } from '../adapters/charts/vega-svg.js'
 import type { CostConfig } from '../core/config/cost-schema.js'
 import { computeCost } from '../core/economics/compute-cost.js'
+import type { CurrentPrices } from '../core/economics/price-sheet.js'
 import type { PowerSample, RequestRecord } from '../core/records.js'
 import { buildChartSpecs } from '../core/report/chart-specs.js'
 import { columnsToCsv, powerSampleColumns, requestColumns } from '../core/report/record-tables.js'
@@ -23,13 +24,16 @@ export interface ReportInput {
   readonly cost?: CostConfig
   /** csv/parquet: which raw records to export. */
   readonly table?: 'requests' | 'power'
+  /** The user's current prices, for the price sheet's margins. */
+  readonly prices?: CurrentPrices
 }
 
 /** Builds the pure report model, re-pricing the run when a cost config is given. */
 export function reportModelOf(input: ReportInput): ReportModel {
-  if (!input.cost) return buildReportModel(input.summary, input.requests, input.powerSamples)
+  const prices = input.prices ? { prices: input.prices } : {}
+  if (!input.cost) return buildReportModel(input.summary, input.requests, input.powerSamples, prices)
   const { cost, warnings } = computeCost(input.cost, input.summary)
-  return buildReportModel(input.summary, input.requests, input.powerSamples, { cost, costWarnings: warnings })
+  return buildReportModel(input.summary, input.requests, input.powerSamples, { cost, costWarnings: warnings, ...prices })
 }
 
 /**

@@ -94,3 +94,26 @@ test('without an idle baseline a closed loop cannot separate the phases: a decla
   assert.equal(s.efficiency.joulesPerInputToken?.dynamicInterval, null)
   assert.ok(s.warnings.some((w) => /energy by phase is modelled, not measured/.test(w)))
 })
+
+test('the report shows energy by phase, and --price-sheet the prices that recover the cost beside yours', async () => {
+  const s = await bench('priced', 300, 24, ['--idle-s', '1', '--preset', 'h100', '--accelerators', '1', '--usd-per-kwh', '0.1'])
+  assert.ok(s.efficiency.phases && !s.efficiency.phases.modelled)
+  const store = ['--store', join(dir, 'db.sqlite')]
+  const sheet = await runCli(['report', s.id, '--price-sheet', '--price-input', '0.5', '--price-output', '2', ...store], { cwd: dir })
+  assert.equal(sheet.code, 0, sheet.stderr)
+  assert.match(sheet.stdout, /Energy by phase/)
+  assert.match(sheet.stdout, /Price sheet/)
+  assert.match(sheet.stdout, /input price that covers cost/)
+  assert.match(sheet.stdout, /margin/)
+  const json = await runCli(['report', s.id, '--price-sheet', '--format', 'json', ...store], { cwd: dir })
+  const tables = JSON.parse(json.stdout) as { id: string; rows: string[][] }[]
+  assert.deepEqual(tables.map((t) => t.id), ['phases', 'price-sheet'])
+  const md = await runCli(['report', s.id, '--format', 'md', ...store], { cwd: dir })
+  assert.match(md.stdout, /Energy by phase/)
+  assert.match(md.stdout, /Price sheet/)
+  // a run without a cost model gets one line and a hint
+  const none = await bench('unpriced', 300, 24, ['--idle-s', '1'])
+  const r = await runCli(['report', none.id, '--price-sheet', ...store], { cwd: dir })
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /^tokenwatt: this run has no complete cost model, so no price sheet\nhint: /)
+})

@@ -26,8 +26,8 @@ export function renderMarkdown(model: ReportModel): string {
   out.push('')
   const sections: readonly (readonly [string, readonly string[]])[] = [
     ['Throughput and latency', ['latency', 'requests']],
-    ['Power and energy', ['energy-levels', 'meters', 'efficiency']],
-    ['Cost', ['cost', 'cost-per-token', 'cost-assumptions']],
+    ['Power and energy', ['energy-levels', 'meters', 'efficiency', 'phases']],
+    ['Cost', ['cost', 'cost-per-token', 'cost-assumptions', 'price-sheet']],
     ['Tasks', ['tasks', 'tasks-by-turn']],
   ]
   const tables = new Map(model.tables.map((t) => [t.id, t]))

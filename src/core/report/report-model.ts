@@ -1,4 +1,6 @@
 import { COST_COMPONENT_LABELS, COST_COMPONENTS, type CostResult } from '../economics/compute-cost.js'
+import type { CurrentPrices } from '../economics/price-sheet.js'
+import { phaseTables } from './phase-view.js'
 import { taskHeadline, taskLatencyCdf, taskTables } from './task-view.js'
 import type { PowerSample, RequestRecord } from '../records.js'
 import type { Interval, RunSummary, Stats } from '../summary.js'
@@ -94,6 +96,8 @@ export interface ReportOptions {
   readonly costWarnings?: readonly string[]
   /** Upper bound on time bins in the over-time charts. */
   readonly maxBins?: number
+  /** The user's current prices, for the price sheet's margins. */
+  readonly prices?: CurrentPrices
 }
 
 /** The summary's cost section with the breakdown computeCost adds, when it has it. */
@@ -351,6 +355,7 @@ export function buildReportModel(summary: RunSummary, requests: readonly Request
   const eff = efficiencyTable(summary, cost)
   if (eff) tables.push(eff)
   if (cost) tables.push(...costTables(cost))
+  tables.push(...phaseTables(summary, cost, options.prices))
   tables.push(...taskTables(summary))
   const taskCdf = taskLatencyCdf(summary, requests)
   const t = summary.target
