@@ -132,7 +132,7 @@ export const BenchConfigSchema = z
     if (c.shard !== undefined && c.shard.index >= c.shard.count) {
       ctx.addIssue({ code: 'custom', path: ['shard', 'index'], message: `must be below shard.count (${c.shard.count}); shards are numbered from 0` })
     }
-    if (c.shard !== undefined && c.load.type === 'closed-loop' && c.load.concurrency < c.shard.count) {
+    if (c.shard !== undefined && c.workload.trace === undefined && c.load.type === 'closed-loop' && c.load.concurrency < c.shard.count) {
       ctx.addIssue({ code: 'custom', path: ['load', 'concurrency'], message: `${c.load.concurrency} users cannot be split over ${c.shard.count} shards: give at least one per shard` })
     }
     if (c.workload.sessions !== undefined && c.workload.dataset) {
