@@ -135,9 +135,6 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     })
     probeStop.abort()
     mkdirSync(runDir, { recursive: true })
-    if (config.shard !== undefined) {
-      writeShardManifest(runDir, { runId, config, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6, clockOffset: (await probing) ?? probe?.current() ?? null, clockReference: rootUrl(endpoint), storePath })
-    }
     const summaryPath = join(runDir, 'summary.json')
     writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`)
     const reportPath = join(runDir, 'report.html')
@@ -146,6 +143,10 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       writeFileSync(reportPath, html)
     } catch (e) {
       host.stderr.write(`warning: the HTML report could not be written (${(e as Error).message}); \`tokenwatt report ${runId}\` can retry\n`)
+    }
+    // shard.json last: its presence says the shard's folder is complete (the merge job waits for it)
+    if (config.shard !== undefined) {
+      writeShardManifest(runDir, { runId, config, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6, clockOffset: (await probing) ?? probe?.current() ?? null, clockReference: rootUrl(endpoint), storePath })
     }
     const exitCode =
       summary.status === 'interrupted'
