@@ -28,9 +28,9 @@ after(async () => {
 type Obj = { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown }
 
 function validate(o: Obj): void {
-  if (o.kind === 'Job') new Job(o as never).validate()
-  else if (o.kind === 'ConfigMap') new ConfigMap(o as never).validate()
-  else if (o.kind === 'PersistentVolumeClaim') new PersistentVolumeClaim(o as never).validate()
+  if (o.kind === 'Job') new Job(o).validate()
+  else if (o.kind === 'ConfigMap') new ConfigMap(o).validate()
+  else if (o.kind === 'PersistentVolumeClaim') new PersistentVolumeClaim(o).validate()
   else assert.fail(`unexpected kind ${o.kind}`)
 }
 
