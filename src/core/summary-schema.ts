@@ -82,6 +82,10 @@ export const RunSummarySchema = z
         measured: z.array(z.string()),
         modeled: z.array(z.string()),
         meters: z.array(z.looseObject({ id: z.string(), kind: z.string(), boundary: Boundary, measured: z.boolean(), avgW: nnum, energyJ: nnum })),
+        coverageCheck: z
+          .looseObject({ verdict: z.enum(['valid', 'invalid']), expectNodes: nnum, expectDevices: nnum, nodes: z.array(z.string()), devices: z.number(), reasons: z.array(z.string()) })
+          .optional()
+          .describe('with coverage.expectNodes/expectDevices: whether every node and device had readings across the window; invalid makes efficiency null'),
       })
       .nullable(),
     efficiency: z

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
@@ -131,7 +132,14 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       toolVersion: VERSION,
       configForRecord: redactConfig(config),
       enrich: (summary, ctx) =>
-        finishSummary(summary, { config, samples: ctx.samples, meters: ctx.meters.map((m) => m.info), idleWindowNs: ctx.idleWindowNs, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6 }),
+        finishSummary(summary, {
+          config,
+          samples: ctx.samples,
+          meters: ctx.meters.map((m) => m.info),
+          idleWindowNs: ctx.idleWindowNs,
+          epochWallMs: clock.wallMs() - clock.nowNs() / 1e6,
+          ...(config.coverage !== undefined ? { coverage: { expect: config.coverage, defaultNode: hostname() } } : {}),
+        }),
     })
     probeStop.abort()
     mkdirSync(runDir, { recursive: true })

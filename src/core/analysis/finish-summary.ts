@@ -4,6 +4,7 @@ import { BOUNDARIES, type Boundary, type MeterInfo } from '../ports.js'
 import type { PowerSample } from '../records.js'
 import type { RunSummary } from '../summary.js'
 import { analyzeEnergy } from './energy/analyze-energy.js'
+import { checkCoverage, type CoverageExpectation } from './energy/coverage-check.js'
 
 export interface FinishInput {
   /** Only the energy and cost keys are read, so a monitor session's config fits too. */
@@ -13,6 +14,8 @@ export interface FinishInput {
   readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null
   /** Our wall-clock ms at run time 0, to report remote meters' clock offsets. */
   readonly epochWallMs: number | null
+  /** When given: what the telemetry must cover; `defaultNode` names unlabelled meters' node (the host). */
+  readonly coverage?: { readonly expect: CoverageExpectation; readonly defaultNode: string }
 }
 
 /** The innermost boundary any meter reads (a measured one before an estimate); the default headline boundary. */
@@ -43,6 +46,17 @@ export function finishSummary(summary: RunSummary, input: FinishInput): RunSumma
     })
     warnings.push(...e.warnings)
     out = { ...out, power: e.power, efficiency: e.efficiency }
+    if (input.coverage !== undefined && e.power !== null) {
+      const check = checkCoverage({ meters: input.meters, samples: input.samples, window: { startNs: summary.window.startS * 1e9, endNs: summary.window.endS * 1e9 }, expect: input.coverage.expect, defaultNode: input.coverage.defaultNode })
+      out = { ...out, power: { ...e.power, coverageCheck: check } }
+      if (check.verdict === 'invalid') {
+        // a figure over part of the system would be silently smaller: none is quoted
+        out = { ...out, efficiency: null }
+        for (const r of check.reasons) warnings.push(`power coverage: ${r}; efficiency figures are null`)
+        const v = out.validity
+        if (v !== undefined) out = { ...out, validity: { ...v, verdict: 'invalid', reasons: [...v.reasons, ...check.reasons.map((r) => `power coverage: ${r}`)] } }
+      }
+    }
   } else {
     warnings.push('no power meter was read (--meter KIND): power, energy and tokens-per-joule figures are null')
   }

@@ -98,7 +98,8 @@ export function mergeShards(inputs: readonly ShardInput[], options: { readonly i
       const id = `s${c.s.shard.shard.index}:${raw.id}`
       meterKeys.set(key, id)
       kept.set(raw.id, id)
-      meters.push({ ...raw, id })
+      // a meter read on the host itself reads that host's node unless labelled otherwise
+      meters.push({ ...raw, id, ...(raw.node === undefined && HOST_LOCAL_KINDS.has(raw.kind) ? { node: c.s.shard.host } : {}) })
     }
     for (const p of c.s.samples) {
       const id = kept.get(p.meterId)
@@ -150,7 +151,7 @@ export function mergeShards(inputs: readonly ShardInput[], options: { readonly i
     warnings,
   })
   summary = { ...summary, config: { ...(first.run.config as Record<string, unknown>), shard: undefined } }
-  summary = finishSummary(summary, { config, samples, meters, idleWindowNs: null, epochWallMs })
+  summary = finishSummary(summary, { config, samples, meters, idleWindowNs: null, epochWallMs, ...(config.coverage !== undefined ? { coverage: { expect: config.coverage, defaultNode: first.shard.host } } : {}) })
   return { summary, records, samples, meters, epochWallMs, config, shards: shardClocks, clockUncertaintyMs }
 }
 
