@@ -89,7 +89,7 @@ export function mergeShards(inputs: readonly ShardInput[], options: { readonly i
     for (const r of c.s.records) records.push(shiftRecord(r, shiftNs))
     const kept = new Map<string, string>()
     for (const raw of c.s.run.meters as MeterInfo[]) {
-      const key = `${HOST_LOCAL_KINDS.has(raw.kind) ? c.s.shard.host : '*'}|${raw.kind}|${raw.boundary}|${raw.description}`
+      const key = `${HOST_LOCAL_KINDS.has(raw.kind) ? c.s.shard.host : '*'}|${raw.node ?? ''}|${raw.kind}|${raw.boundary}|${raw.description}`
       const already = meterKeys.get(key)
       if (already !== undefined) {
         warnings.push(`shard ${c.s.shard.shard.index}: meter ${raw.id} (${raw.description}) reads the same equipment as ${already}; counted once`)
