@@ -281,3 +281,19 @@ test('counter: a power step inside the reading interval at a window edge stays i
   assert.ok(r)
   within(900 * 50, { low: r.energyJ - r.halfWidthJ, high: r.energyJ + r.halfWidthJ })
 })
+
+test('meters labelled with different nodes add up at device and node; the same node keeps alternatives', () => {
+  const gpu = (id: string, node: string): MeterInfo => meter({ id, kind: 'nvml', boundary: 'device', node })
+  const bmc = (id: string, node: string): MeterInfo => meter({ id, kind: 'ipmi', boundary: 'node', node })
+  const t = (id: string, ch: string, w: number): PowerSample[] => trace(id, ch, () => w, { fromS: 0, toS: 120, periodMs: 100 })
+  // two nodes whose GPUs both answer to channel "0", and one BMC per node
+  const meters = [gpu('gpu-a', 'node-a'), gpu('gpu-b', 'node-b'), bmc('bmc-a', 'node-a'), bmc('bmc-b', 'node-b')]
+  const samples = [...t('gpu-a', '0', 300), ...t('gpu-b', '0', 400), ...t('bmc-a', 'psu', 900), ...t('bmc-b', 'psu', 1100)]
+  const dev = analyzeEnergy(input({ samples, meters, boundary: 'device' }))
+  close(dev.power.energyJ as number, (300 + 400) * 100, 0.001)
+  const node = analyzeEnergy(input({ samples, meters, boundary: 'node' }))
+  close(node.power.energyJ as number, (900 + 1100) * 100, 0.001)
+  // without labels the two GPUs on channel "0" would be one unit read twice: the label is what tells them apart
+  const unlabelled = analyzeEnergy(input({ samples, meters: meters.map(({ node: _n, ...m }) => m), boundary: 'device' }))
+  assert.ok((unlabelled.power.energyJ as number) < 0.6 * 700 * 100)
+})

@@ -10,7 +10,8 @@
  * Never double-counting:
  * - at one boundary, meters reading the same thing are alternatives: at `device` the unit is the
  *   channel (a GPU UUID read by NVML and nvidia-smi counts once), above it the meter's `group`
- *   (default: the boundary); the best alternative is used and the others cross-check it;
+ *   (default: the boundary); the best alternative is used and the others cross-check it; meters
+ *   labelled with different `node`s or `rack`s are different equipment and add up (per node, per rack);
  * - nested channels (`package-0/core`) are never added to their parent (meter-energy.ts);
  * - a meter that reads only a component of its boundary (RAPL's CPU + DRAM) feeds the host-overhead
  *   model, never the boundary's total;
@@ -107,13 +108,15 @@ export function pool(meters: readonly MeterEnergy[], perChannel: boolean, defaul
   for (const m of meters) {
     if (m.energyJ === null) continue
     const estimated = m.info.estimated
+    // meters labelled with different nodes or racks read different equipment: never alternatives
+    const where = `${m.info.node ?? ''}|${m.info.rack ?? ''}`
     if (perChannel && m.info.group === undefined) {
       for (const ch of m.channels) {
         if (ch.nested) continue
-        add(`channel:${ch.channel}`, { meterId: m.info.id, channel: ch.channel, energyJ: ch.energyJ, halfWidthJ: ch.halfWidthJ, coverage: ch.coverage, method: ch.method, estimated })
+        add(`channel:${where}:${ch.channel}`, { meterId: m.info.id, channel: ch.channel, energyJ: ch.energyJ, halfWidthJ: ch.halfWidthJ, coverage: ch.coverage, method: ch.method, estimated })
       }
     } else {
-      add(`group:${m.info.group ?? defaultGroup}`, { meterId: m.info.id, channel: null, energyJ: m.energyJ, halfWidthJ: m.halfWidthJ, coverage: m.coverage, method: m.method, estimated })
+      add(`group:${where}:${m.info.group ?? defaultGroup}`, { meterId: m.info.id, channel: null, energyJ: m.energyJ, halfWidthJ: m.halfWidthJ, coverage: m.coverage, method: m.method, estimated })
     }
   }
   if (units.size === 0) return null
