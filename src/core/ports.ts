@@ -92,8 +92,8 @@ export interface InferenceClient {
   close(): Promise<void>
 }
 
-export type Boundary = 'device' | 'node' | 'rack' | 'facility'
-export const BOUNDARIES: readonly Boundary[] = ['device', 'node', 'rack', 'facility']
+export type Boundary = 'device' | 'node' | 'rack' | 'cluster' | 'facility'
+export const BOUNDARIES: readonly Boundary[] = ['device', 'node', 'rack', 'cluster', 'facility']
 
 export type MeterKind =
   | 'nvml'

@@ -12,7 +12,7 @@ const StatsSchema = z
   .looseObject({ count: z.number().int().nonnegative(), mean: nnum, p50: nnum, p90: nnum, p95: nnum, p99: nnum, max: nnum, min: nnum, stddev: nnum })
   .describe('mean/p50/p90/p95/p99/max of one metric; null when there were no samples')
 const IntervalSchema = z.looseObject({ low: num, high: num }).nullable()
-const Boundary = z.enum(['device', 'node', 'rack', 'facility'])
+const Boundary = z.enum(['device', 'node', 'rack', 'cluster', 'facility'])
 const figure = (d: string) => nnum.describe(d)
 
 export const RunSummarySchema = z

@@ -297,3 +297,20 @@ test('meters labelled with different nodes add up at device and node; the same n
   const unlabelled = analyzeEnergy(input({ samples, meters: meters.map(({ node: _n, ...m }) => m), boundary: 'device' }))
   assert.ok((unlabelled.power.energyJ as number) < 0.6 * 700 * 100)
 })
+
+test('cluster: the racks of the run, each counted once; a meter at the cluster boundary measures it, the model cross-checks', () => {
+  const t = (id: string, w: number): PowerSample[] => trace(id, 'in', () => w, { fromS: 0, toS: 120, periodMs: 100 })
+  const pdus = [meter({ id: 'pdu-r1', kind: 'snmp', boundary: 'rack', rack: 'r1' }), meter({ id: 'pdu-r2', kind: 'snmp', boundary: 'rack', rack: 'r2' })]
+  const samples = [...t('pdu-r1', 5000), ...t('pdu-r2', 7000)]
+  const modelled = analyzeEnergy(input({ samples, meters: pdus, boundary: 'cluster' }))
+  const lv = (r: typeof modelled, b: Boundary) => r.power.levels.find((l) => l.boundary === b)
+  close(modelled.power.energyJ as number, 12_000 * 100, 0.001)
+  assert.equal(lv(modelled, 'cluster')?.source, 'modeled')
+  close(lv(modelled, 'facility')?.energyJ as number, (lv(modelled, 'cluster')?.energyJ as number) * 1.3, 0.2)
+  const feed = meter({ id: 'site-feed', kind: 'snmp', boundary: 'cluster' })
+  const measured = analyzeEnergy(input({ samples: [...samples, ...t('site-feed', 12_100)], meters: [...pdus, feed], boundary: 'cluster' }))
+  assert.equal(lv(measured, 'cluster')?.source, 'measured')
+  close(measured.power.energyJ as number, 12_100 * 100, 0.001)
+  // the racks' sum is the model it is checked against (the test meters claim no error, so 0.8 % shows)
+  close(lv(measured, 'cluster')?.crossCheck?.diffRel as number, 100 / 12_000, 0.01)
+})

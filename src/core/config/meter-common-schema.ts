@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
-/** The four boundaries, innermost first: device ⊂ node ⊂ rack ⊂ facility (DESIGN.md §4). */
-export const BoundarySchema = z.enum(['device', 'node', 'rack', 'facility'])
+/** The five boundaries, innermost first: device ⊂ node ⊂ rack ⊂ cluster ⊂ facility (DESIGN.md §4). */
+export const BoundarySchema = z.enum(['device', 'node', 'rack', 'cluster', 'facility'])
 
 /** Keys every meter kind accepts. Spread into each kind's strictObject. */
 export const meterCommon = {

@@ -1,5 +1,8 @@
 /**
- * Attribution up the boundaries `device ⊂ node ⊂ rack ⊂ facility` (DESIGN.md §4).
+ * Attribution up the boundaries `device ⊂ node ⊂ rack ⊂ cluster ⊂ facility` (DESIGN.md §4). The
+ * cluster is every node and rack of the run, each counted once: measured by a meter at `cluster`
+ * (a site feed for this deployment), else the rack level as it stands, which already adds up the
+ * racks and nodes told apart by their labels (no equipment above the racks is modelled).
  *
  * Each level is **measured** when a meter stands there, else **modelled** from the level below with the
  * assumptions of the `attribution:` config, each a value with a range; a modelled level's interval
@@ -220,19 +223,24 @@ export function attribute(input: AttributionInput): AttributionResult {
   ], (e, [net, pdu]) => scale(e, (x, side) => (x * (1 + pick(net, side))) / pick(pdu, flip(side))))
   results.rack = combine('rack', rackWhole, rackModel, 'modelled from node', warnings)
 
+  // ---- cluster
+  const clusterWhole = pool(at('cluster', false), false, 'cluster')
+  const clusterModel = modelUp(results.rack, 'cluster', [], (e) => e)
+  results.cluster = combine('cluster', clusterWhole, clusterModel, 'modelled from rack (the racks of the run)', warnings)
+
   // ---- facility
   const facilityWhole = pool(at('facility', false), false, 'facility')
   const pueCat = cfg.facility.pueCategory
   const facilityAssumptions = [assumption(`PUE (category ${pueCat})`, cfg.facility.pue, '1', 'pue', 'attribution.facility.pue')]
   let facilityModel: LevelResult | null
   if (pueCat === 1) {
-    facilityModel = modelUp(results.rack, 'facility', facilityAssumptions, (e, [pue]) => scale(e, (x, side) => x * pick(pue, side)))
+    facilityModel = modelUp(results.cluster, 'facility', facilityAssumptions, (e, [pue]) => scale(e, (x, side) => x * pick(pue, side)))
   } else {
     // PUE measured below the PDUs: PDU losses are inside its overhead already; take them out first.
     const pdu = { ...assumption('PDU losses removed (in PUE)', cfg.rack.pduEfficiency, '1', 'pduEfficiency', 'attribution.rack.pduEfficiency'), source: 'PUE categories 2/3 count PDU losses as overhead already (Green Grid WP#49)' }
-    facilityModel = modelUp(results.rack, 'facility', [...facilityAssumptions, pdu], (e, [pue, eff]) => scale(e, (x, side) => x * pick(eff, side) * pick(pue, side)))
+    facilityModel = modelUp(results.cluster, 'facility', [...facilityAssumptions, pdu], (e, [pue, eff]) => scale(e, (x, side) => x * pick(eff, side) * pick(pue, side)))
   }
-  results.facility = combine('facility', facilityWhole, facilityModel, 'modelled from rack', warnings)
+  results.facility = combine('facility', facilityWhole, facilityModel, 'modelled from cluster', warnings)
 
   return { levels: results as Record<Boundary, LevelResult>, device, warnings }
 }
