@@ -46,7 +46,7 @@ let mergeOut = ''
 test('three shard processes split one schedule; merge joins them into the run one process gives', async () => {
   const gtBefore = mock.groundTruth().length
   // Spawned processes take a few seconds to start on a loaded machine: a start time well ahead.
-  const startAt = new Date(Date.now() + 10_000).toISOString()
+  const startAt = new Date(Date.now() + 20_000).toISOString()
   const shards = await Promise.all([0, 1, 2].map((i) => runShardProcess(['bench', ...schedule(mock.baseUrl), '--shard', `${i}/3`, '--start-at', startAt, '--out', join(dir, `shard-${i}`), '--json'])))
   for (const [i, s] of shards.entries()) assert.equal(s.code, 0, `shard ${i}: ${s.stderr}`)
   const shardGt = mock.groundTruth().slice(gtBefore).filter((g) => g.maxTokens === OUTPUT_TOKENS)
