@@ -15,6 +15,8 @@ const IntervalSchema = z.looseObject({ low: num, high: num }).nullable()
 const Boundary = z.enum(['device', 'node', 'rack', 'cluster', 'facility'])
 const figure = (d: string) => nnum.describe(d)
 
+const PhaseFigureSchema = z.looseObject({ total: nnum, dynamic: nnum, totalInterval: IntervalSchema, dynamicInterval: IntervalSchema })
+
 export const RunSummarySchema = z
   .looseObject({
     schema: z.literal(RUN_SCHEMA),
@@ -100,6 +102,24 @@ export const RunSummarySchema = z
         interval: IntervalSchema,
         measured: z.array(z.string()),
         modeled: z.array(z.string()),
+        joulesPerInputToken: PhaseFigureSchema.optional().describe('prefill energy per input token prefilled (cached prompt tokens excluded): total (idle share included) and dynamic (above idle), with intervals'),
+        joulesPerOutputTokenDecode: PhaseFigureSchema.optional().describe('decode energy per output token after each request\'s first: total and dynamic, with intervals'),
+        phases: z
+          .looseObject({
+            method: z.enum(['fit', 'time-share']),
+            modelled: z.boolean(),
+            reason: z.string().nullable(),
+            meterId: z.string(),
+            prefillWPerRequest: num,
+            decodeWPerRequest: num,
+            prefillEnergyShare: num,
+            prefillTimeShare: num,
+            inputTokens: num,
+            cachedInputTokens: num,
+            decodeTokens: num,
+          })
+          .optional()
+          .describe('energy by phase: how it was attributed (fit, or a declared time-share split when modelled) and its inputs'),
       })
       .nullable(),
     cost: z

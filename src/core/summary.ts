@@ -54,6 +54,8 @@ export interface MeterSummary {
   readonly coverage: number
   readonly energyInterval: Interval | null
   readonly idleW: number | null
+  /** Interval of idleW (the idle window's energy interval over its length). */
+  readonly idleWInterval?: Interval
   /** Remote clock offset (ms) when the source has its own clock. */
   readonly clockOffsetMs: number | null
   readonly [extra: string]: unknown

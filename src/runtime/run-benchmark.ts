@@ -143,6 +143,10 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
       events.emit({ type: 'info', message: `measuring idle power for ${config.idleS} s` })
       await clock.sleepUntil(startNs + sToNs(config.idleS), signal)
       idleWindowNs = { startNs, endNs: clock.nowNs() }
+      // Still idle for one reading more (and the source's averaging window), so the readings that
+      // bracket the idle window's end hold no load: energy at the edge is interpolated between them.
+      const guardMs = Math.min(2000, Math.max(0, ...deps.meters.map((m) => m.info.periodMs + m.info.averagingWindowMs)))
+      if (guardMs > 0) await clock.sleepUntil(idleWindowNs.endNs + guardMs * 1e6, signal)
     }
     const segment = config.shard ?? WHOLE_SCHEDULE
     const concurrency = config.workload.trace !== undefined ? TRACE_WARM_CONNECTIONS : config.load.type === 'closed-loop' ? itemsInSegment(segment, config.load.concurrency) : Math.min(config.load.maxConcurrency, Math.max(1, Math.ceil((config.load.rate * 2) / segment.count)))

@@ -154,7 +154,7 @@ test('power trace: idle + per-stream watts, capped, and the energy counter is th
   const clock: Clock = { nowNs: () => now, wallMs: () => 1_000 + now / 1e6, sleepUntil: async () => undefined }
   const trace = new PowerTrace(clock, 100, 30, 160)
   now = 2e9
-  assert.deepEqual(trace.read(), { timeMs: 3_000, powerW: 100, energyJ: 200, streams: 0 })
+  assert.deepEqual(trace.read(), { timeMs: 3_000, powerW: 100, energyJ: 200, streams: 0, prefillStreams: 0, decodeStreams: 0, prefillEnergyJ: 0, decodeEnergyJ: 0 })
   trace.streamStarted()
   now = 3e9 // 1 s at 130 W
   trace.streamStarted()
@@ -166,6 +166,29 @@ test('power trace: idle + per-stream watts, capped, and the energy counter is th
   trace.streamEnded()
   now = 4.5e9
   assert.equal(trace.read().energyJ, 200 + 130 + 80 + 100)
+})
+
+test('power trace by phase: prefill and decode watts per request, and each phase\'s energy above idle exactly', () => {
+  let now = 0
+  const clock: Clock = { nowNs: () => now, wallMs: () => now / 1e6, sleepUntil: async () => undefined }
+  const trace = new PowerTrace(clock, 100, 5, 10_000, null, { prefillW: 60, decodeW: 10 })
+  trace.streamStarted() // one request in prefill: 100 + 65 W
+  now = 1e9
+  assert.equal(trace.read().powerW, 165)
+  trace.streamStarted() // two in prefill
+  now = 1.5e9
+  trace.firstToken() // one moves to decode: 100 + 65 + 15 W
+  assert.equal(trace.read().powerW, 180)
+  now = 2.5e9
+  trace.streamEnded(true) // the decoding one ends
+  trace.streamEnded(false) // the other ends still in prefill (a failed request)
+  now = 3e9
+  const r = trace.read()
+  assert.equal(r.prefillStreams + r.decodeStreams, 0)
+  // prefill: 65 W × (1 s + 2 × 0.5 s + 1 s) = 195 J; decode: 15 W × 1 s = 15 J; idle 100 W × 3 s
+  assert.equal(r.prefillEnergyJ, 195)
+  assert.equal(r.decodeEnergyJ, 15)
+  assert.equal(r.energyJ, 300 + 195 + 15)
 })
 
 test('GET /tokenwatt/power follows the streams in flight', async () => {

@@ -138,6 +138,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
           meters: ctx.meters.map((m) => m.info),
           idleWindowNs: ctx.idleWindowNs,
           epochWallMs: clock.wallMs() - clock.nowNs() / 1e6,
+          records: ctx.records,
           ...(config.coverage !== undefined ? { coverage: { expect: config.coverage, defaultNode: hostname() } } : {}),
         }),
     })

@@ -1,10 +1,11 @@
 import type { BenchConfig } from '../config/bench-schema.js'
 import { computeCost } from '../economics/compute-cost.js'
 import { BOUNDARIES, type Boundary, type MeterInfo } from '../ports.js'
-import type { PowerSample } from '../records.js'
+import type { PowerSample, RequestRecord } from '../records.js'
 import type { RunSummary } from '../summary.js'
 import { analyzeEnergy } from './energy/analyze-energy.js'
 import { checkCoverage, type CoverageExpectation } from './energy/coverage-check.js'
+import { attributePhases } from './energy/phase-attribution.js'
 
 export interface FinishInput {
   /** Only the energy and cost keys are read, so a monitor session's config fits too. */
@@ -14,6 +15,8 @@ export interface FinishInput {
   readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null
   /** Our wall-clock ms at run time 0, to report remote meters' clock offsets. */
   readonly epochWallMs: number | null
+  /** The run's request records, for energy by phase (prefill / decode); absent: no phase figures. */
+  readonly records?: readonly RequestRecord[]
   /** When given: what the telemetry must cover; `defaultNode` names unlabelled meters' node (the host). */
   readonly coverage?: { readonly expect: CoverageExpectation; readonly defaultNode: string }
 }
@@ -46,7 +49,24 @@ export function finishSummary(summary: RunSummary, input: FinishInput): RunSumma
     })
     warnings.push(...e.warnings)
     out = { ...out, power: e.power, efficiency: e.efficiency }
-    if (input.coverage !== undefined && e.power !== null) {
+    const energyJ = e.power.energyJ
+    if (input.records !== undefined && e.efficiency !== null && energyJ !== null && energyJ > 0) {
+      const p = attributePhases({
+        records: input.records,
+        samples: input.samples,
+        meters: input.meters,
+        meterSummaries: e.power.meters,
+        window: { startNs: summary.window.startS * 1e9, endNs: summary.window.endS * 1e9 },
+        boundary: e.power.boundary,
+        boundaryEnergyJ: energyJ,
+        epochWallMs: input.epochWallMs,
+      })
+      if (p !== null) {
+        warnings.push(...p.warnings)
+        out = { ...out, efficiency: { ...e.efficiency, joulesPerInputToken: p.joulesPerInputToken, joulesPerOutputTokenDecode: p.joulesPerOutputTokenDecode, phases: p.phases } }
+      }
+    }
+    if (input.coverage !== undefined) {
       const check = checkCoverage({ meters: input.meters, samples: input.samples, window: { startNs: summary.window.startS * 1e9, endNs: summary.window.endS * 1e9 }, expect: input.coverage.expect, defaultNode: input.coverage.defaultNode })
       out = { ...out, power: { ...e.power, coverageCheck: check } }
       if (check.verdict === 'invalid') {

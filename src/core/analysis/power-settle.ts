@@ -14,7 +14,7 @@ export interface PowerSettle {
 }
 
 /** Power readings of one channel in time order: the source's power, else the energy counter's slope. */
-function channelPower(samples: readonly PowerSample[]): { atNs: number; powerW: number }[] {
+export function channelPower(samples: readonly PowerSample[]): { atNs: number; powerW: number }[] {
   const out: { atNs: number; powerW: number }[] = []
   let prev: PowerSample | null = null
   for (const s of samples) {
@@ -27,18 +27,25 @@ function channelPower(samples: readonly PowerSample[]): { atNs: number; powerW: 
   return out
 }
 
+/** A meter's power summed over its channels in equal bins of a span (W per bin). */
+export interface BinnedPower {
+  readonly meterId: string
+  readonly fromNs: number
+  readonly binNs: number
+  readonly powerW: readonly number[]
+}
+
 /**
- * Where the power a meter reads has settled inside `[fromNs, toNs]` (the load's steady window): the
- * same MSER-5 truncation the window applies to the token rate, on the meter's power summed over its
- * channels in equal bins. A knob change (a power cap, a clock lock) can move power for a while after
- * throughput has settled (firmware ramps, thermals); this finds the end of that transient. The meter
- * with the most readings in the span judges. Null when no meter has at least ten readings per
- * channel there (too sparse to judge).
+ * The power of the meter with the most readings per channel inside `[fromNs, toNs]` (among `meterIds`
+ * when given), summed over its channels in at most `maxBins` equal bins, one reading per channel per bin
+ * at least on average. A bin without a reading carries the channel's last value forward. Null when no
+ * meter has `minBins` readings per channel there.
  */
-export function findPowerSettle(samples: readonly PowerSample[], fromNs: number, toNs: number): PowerSettle | null {
+export function binPower(samples: readonly PowerSample[], fromNs: number, toNs: number, opts: { readonly maxBins: number; readonly minBins: number; readonly meterIds?: ReadonlySet<string> }): BinnedPower | null {
   if (!(toNs > fromNs)) return null
   const byMeter = new Map<string, Map<string, PowerSample[]>>()
   for (const s of samples) {
+    if (opts.meterIds && !opts.meterIds.has(s.meterId)) continue
     let channels = byMeter.get(s.meterId)
     if (channels === undefined) byMeter.set(s.meterId, (channels = new Map()))
     const list = channels.get(s.channel)
@@ -52,8 +59,8 @@ export function findPowerSettle(samples: readonly PowerSample[], fromNs: number,
     if (series.length > 0 && n > (best?.n ?? 0)) best = { meterId, channels: series, n }
   }
   if (best === null) return null
-  const bins = Math.min(MAX_BINS, best.n)
-  if (bins < MIN_BINS) return null
+  const bins = Math.min(opts.maxBins, best.n)
+  if (bins < opts.minBins) return null
   const binNs = (toNs - fromNs) / bins
   const total = new Array<number>(bins).fill(0)
   for (const c of best.channels) {
@@ -64,13 +71,26 @@ export function findPowerSettle(samples: readonly PowerSample[], fromNs: number,
       sum[b] = (sum[b] as number) + p.powerW
       count[b] = (count[b] as number) + 1
     }
-    // a bin without a reading carries the channel's last value forward (the first seen, at the start)
     let last = c[0]?.powerW ?? 0
     for (let b = 0; b < bins; b++) {
       if ((count[b] as number) > 0) last = (sum[b] as number) / (count[b] as number)
       total[b] = (total[b] as number) + last
     }
   }
-  const cut = mser5(total)
-  return { startNs: fromNs + cut * binNs, meterId: best.meterId, bins }
+  return { meterId: best.meterId, fromNs, binNs, powerW: total }
+}
+
+/**
+ * Where the power a meter reads has settled inside `[fromNs, toNs]` (the load's steady window): the
+ * same MSER-5 truncation the window applies to the token rate, on the meter's power summed over its
+ * channels in equal bins. A knob change (a power cap, a clock lock) can move power for a while after
+ * throughput has settled (firmware ramps, thermals); this finds the end of that transient. The meter
+ * with the most readings in the span judges. Null when no meter has at least ten readings per
+ * channel there (too sparse to judge).
+ */
+export function findPowerSettle(samples: readonly PowerSample[], fromNs: number, toNs: number): PowerSettle | null {
+  const binned = binPower(samples, fromNs, toNs, { maxBins: MAX_BINS, minBins: MIN_BINS })
+  if (binned === null) return null
+  const cut = mser5(binned.powerW)
+  return { startNs: fromNs + cut * binned.binNs, meterId: binned.meterId, bins: binned.powerW.length }
 }

@@ -151,7 +151,7 @@ export function mergeShards(inputs: readonly ShardInput[], options: { readonly i
     warnings,
   })
   summary = { ...summary, config: { ...(first.run.config as Record<string, unknown>), shard: undefined } }
-  summary = finishSummary(summary, { config, samples, meters, idleWindowNs: null, epochWallMs, ...(config.coverage !== undefined ? { coverage: { expect: config.coverage, defaultNode: first.shard.host } } : {}) })
+  summary = finishSummary(summary, { config, samples, meters, idleWindowNs: null, epochWallMs, records, ...(config.coverage !== undefined ? { coverage: { expect: config.coverage, defaultNode: first.shard.host } } : {}) })
   return { summary, records, samples, meters, epochWallMs, config, shards: shardClocks, clockUncertaintyMs }
 }
 

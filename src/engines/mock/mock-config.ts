@@ -39,6 +39,10 @@ export const MockPowerSchema = z.strictObject({
   idleW: z.number().nonnegative().default(100),
   /** Added for every request in flight. */
   perStreamW: z.number().nonnegative().default(5),
+  /** Added for every request in prefill (received, first token not yet sent): phase-dependent power. */
+  prefillW: z.number().nonnegative().default(0),
+  /** Added for every request in decode (first token sent, not yet ended). */
+  decodeW: z.number().nonnegative().default(0),
   /** Cap (board power limit). */
   maxW: z.number().positive().default(700),
 })

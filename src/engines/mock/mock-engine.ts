@@ -18,6 +18,8 @@ type Api = 'chat' | 'completions'
 
 /** A request the mock has checked and planned. */
 interface Plan {
+  /** Whether the first token went out (the request is in decode, not prefill, for the power trace). */
+  decoding: boolean
   readonly api: Api
   readonly n: number
   readonly model: string
@@ -69,7 +71,7 @@ export class MockEngine {
     this.queue = new TimerQueue(clock)
     const d = config.device
     let device: SimulatedDevice | null = null
-    this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW, d ? (streams) => device?.powerW(streams) ?? d.idleW : null)
+    this.power = new PowerTrace(clock, config.power.idleW, config.power.perStreamW, config.power.maxW, d ? (streams) => device?.powerW(streams) ?? d.idleW : null, { prefillW: config.power.prefillW, decodeW: config.power.decodeW })
     if (d) {
       const { stateFile, ...params } = d
       device = new SimulatedDevice(params, SimulatedDevice.statePathFrom(stateFile), () => this.power.read().streams, () => this.power.read().energyJ)
@@ -162,7 +164,7 @@ export class MockEngine {
       ended = true
       plan.gt.outcome = outcome
       plan.gt.endedAtNs = this.clock.nowNs()
-      this.power.streamEnded()
+      this.power.streamEnded(plan.decoding)
       this.serverMetrics.running--
       this.serverMetrics.finished((plan.gt.endedAtNs - plan.gt.receivedAtNs) / 1e9)
       this.open.delete(res)
@@ -256,7 +258,7 @@ export class MockEngine {
       endedAtNs: null,
       outcome: 'in_progress',
     }
-    return { api, n, model, promptTokens, cachedTokens, cachesPrompts: this.prefixCache !== null, plannedTokens, finishReason: plannedTokens < limit ? 'stop' : 'length', includeUsage, continuousUsage, faults, gt }
+    return { decoding: false, api, n, model, promptTokens, cachedTokens, cachesPrompts: this.prefixCache !== null, plannedTokens, finishReason: plannedTokens < limit ? 'stop' : 'length', includeUsage, continuousUsage, faults, gt }
   }
 
   /** Time between tokens for a request admitted now: fixed, or the device model's at the batch in flight. */
@@ -290,6 +292,10 @@ export class MockEngine {
       res.write(text)
       if (kind === 'content' && tokens > 0) {
         if (gt.tokensSent === 0) this.serverMetrics.firstToken(plan.promptTokens, (atNs - gt.receivedAtNs) / 1e9)
+        if (!plan.decoding) {
+          plan.decoding = true
+          this.power.firstToken()
+        }
         this.serverMetrics.generationTokens += tokens
       }
       gt.chunks.push({ kind, atNs, atWallMs, tokens })

@@ -141,6 +141,7 @@ function meterSummary(
     coverage: e.coverage,
     energyInterval: e.energyJ === null ? null : { low: Math.max(0, e.energyJ - half), high: e.energyJ + half },
     idleW: idle && idle.energyJ !== null && idleS > 0 ? idle.energyJ / idleS : null,
+    ...(idle && idle.energyJ !== null && idleS > 0 ? { idleWInterval: { low: Math.max(0, (idle.energyJ - idle.halfWidthJ) / idleS), high: (idle.energyJ + idle.halfWidthJ) / idleS } } : {}),
     // a remote meter's own measurement of its clock offset wins over the one read from sample stamps
     clockOffsetMs: e.info.clockOffset?.offsetMs ?? clockOffsetMs(index.get(e.info.id), anchor),
     ...(e.info.clockOffset !== undefined ? { clockOffsetUncertaintyMs: e.info.clockOffset.uncertaintyMs, clockOffsetSource: e.info.clockOffset.source } : {}),
