@@ -14,7 +14,7 @@ export function addMeterOptions(cmd: Command): Command {
         collect,
       ),
     )
-    .addOption(new Option('--boundary <boundary>', 'boundary the headline energy figures are at (device ⊂ node ⊂ rack ⊂ facility)').choices(['device', 'node', 'rack', 'facility']))
+    .addOption(new Option('--boundary <boundary>', 'boundary the headline energy figures are at (device ⊂ node ⊂ rack ⊂ cluster ⊂ facility)').choices(['device', 'node', 'rack', 'cluster', 'facility']))
     .addOption(new Option('--idle-s <seconds>', 'measure idle power for this long before the load (0 = none)').argParser(nonNegativeSeconds))
     .addOption(new Option('--pue <x[:low-high]>', 'facility PUE, optionally with its range, e.g. 1.2 or 1.3:1.1-1.58 (default 1.3 [1.1–1.58])').argParser(pue))
     .addOption(new Option('--device-watts <W>', 'provisioned power per accelerator for tokens/s per provisioned MW (default: the enforced power caps the meters read)').argParser(positiveNumber))

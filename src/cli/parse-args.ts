@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander'
+import { parseExecutionSegment } from '../core/load/execution-segment.js'
 
 /** Argument parsers for commander: each rejects bad input with a message that says what is wanted. */
 export function positiveInt(value: string): number {
@@ -53,4 +54,11 @@ export function keyValue(value: string): [string, string] {
   const i = value.indexOf('=')
   if (i <= 0) throw new InvalidArgumentError('expected key=value')
   return [value.slice(0, i).trim(), value.slice(i + 1).trim()]
+}
+
+/** `--shard i/n` (0 ≤ i < n). */
+export function shardFlag(value: string): { index: number; count: number } {
+  const seg = parseExecutionSegment(value)
+  if ('error' in seg) throw new InvalidArgumentError(seg.error)
+  return { index: seg.index, count: seg.count }
 }

@@ -12,6 +12,7 @@ export const ExitCode = {
   NotFound: 5,
   InvalidRun: 6,
   KnobFailed: 7,
+  ShardsInvalid: 8,
   ClaimFailed: 98,
   SloFailed: 99,
   Interrupted: 130,
@@ -74,6 +75,18 @@ export class InterruptedError extends TokenwattError {
 export class KnobError extends TokenwattError {
   readonly code = 'TW_KNOB_FAILED'
   override readonly exitCode = ExitCode.KnobFailed
+}
+
+/** `startAt` had passed before the load was ready: the shards would not start together. */
+export class StartTimePassedError extends TokenwattError {
+  readonly code = 'TW_START_TIME_PASSED'
+  override readonly exitCode = ExitCode.Usage
+}
+
+/** `tokenwatt merge`: the shard directories do not make one run (missing, overlapping or mismatched shards). */
+export class ShardMergeError extends TokenwattError {
+  readonly code = 'TW_SHARDS_INVALID'
+  override readonly exitCode = ExitCode.ShardsInvalid
 }
 
 export function isTokenwattError(e: unknown): e is TokenwattError {

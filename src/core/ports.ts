@@ -92,8 +92,8 @@ export interface InferenceClient {
   close(): Promise<void>
 }
 
-export type Boundary = 'device' | 'node' | 'rack' | 'facility'
-export const BOUNDARIES: readonly Boundary[] = ['device', 'node', 'rack', 'facility']
+export type Boundary = 'device' | 'node' | 'rack' | 'cluster' | 'facility'
+export const BOUNDARIES: readonly Boundary[] = ['device', 'node', 'rack', 'cluster', 'facility']
 
 export type MeterKind =
   | 'nvml'
@@ -144,6 +144,10 @@ export interface MeterInfo {
    * carry no timestamp of their own report their offset only here.
    */
   readonly clockOffset?: { readonly offsetMs: number; readonly uncertaintyMs: number; readonly source: string }
+  /** The node (server) the meter reads, when labelled (meter `node:`); for coverage checks. */
+  readonly node?: string
+  /** The rack of the metered equipment, when labelled. */
+  readonly rack?: string
   /** How far a sample's `atNs` may be from when the source took the reading (ms): a CLI's output stamped on arrival. */
   readonly timeUncertaintyMs?: number
 }

@@ -12,7 +12,7 @@ const StatsSchema = z
   .looseObject({ count: z.number().int().nonnegative(), mean: nnum, p50: nnum, p90: nnum, p95: nnum, p99: nnum, max: nnum, min: nnum, stddev: nnum })
   .describe('mean/p50/p90/p95/p99/max of one metric; null when there were no samples')
 const IntervalSchema = z.looseObject({ low: num, high: num }).nullable()
-const Boundary = z.enum(['device', 'node', 'rack', 'facility'])
+const Boundary = z.enum(['device', 'node', 'rack', 'cluster', 'facility'])
 const figure = (d: string) => nnum.describe(d)
 
 const PhaseFigureSchema = z.looseObject({ total: nnum, dynamic: nnum, totalInterval: IntervalSchema, dynamicInterval: IntervalSchema })
@@ -84,6 +84,10 @@ export const RunSummarySchema = z
         measured: z.array(z.string()),
         modeled: z.array(z.string()),
         meters: z.array(z.looseObject({ id: z.string(), kind: z.string(), boundary: Boundary, measured: z.boolean(), avgW: nnum, energyJ: nnum })),
+        coverageCheck: z
+          .looseObject({ verdict: z.enum(['valid', 'invalid']), expectNodes: nnum, expectDevices: nnum, nodes: z.array(z.string()), devices: z.number(), reasons: z.array(z.string()) })
+          .optional()
+          .describe('with coverage.expectNodes/expectDevices: whether every node and device had readings across the window; invalid makes efficiency null'),
       })
       .nullable(),
     efficiency: z

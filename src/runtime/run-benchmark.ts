@@ -17,6 +17,8 @@ import { runTraceReplay } from './run-trace.js'
 import { DEFAULT_BLOCK_TOKENS } from '../core/config/trace-schema.js'
 import { TracePrompts } from '../core/load/trace/trace-prompts.js'
 import type { TraceRow } from '../core/load/trace/trace-row.js'
+import { globalItem, itemsInSegment, ownsItem, WHOLE_SCHEDULE, type ExecutionSegment } from '../core/load/execution-segment.js'
+import { StartTimePassedError } from '../core/errors.js'
 
 export interface BenchDeps {
   readonly clock: Clock
@@ -146,38 +148,42 @@ export async function runBenchmark(config: BenchConfig, deps: BenchDeps): Promis
       const guardMs = Math.min(2000, Math.max(0, ...deps.meters.map((m) => m.info.periodMs + m.info.averagingWindowMs)))
       if (guardMs > 0) await clock.sleepUntil(idleWindowNs.endNs + guardMs * 1e6, signal)
     }
-    const concurrency = config.workload.trace !== undefined ? TRACE_WARM_CONNECTIONS : config.load.type === 'closed-loop' ? config.load.concurrency : Math.min(config.load.maxConcurrency, Math.max(1, Math.ceil(config.load.rate * 2)))
+    const segment = config.shard ?? WHOLE_SCHEDULE
+    const concurrency = config.workload.trace !== undefined ? TRACE_WARM_CONNECTIONS : config.load.type === 'closed-loop' ? itemsInSegment(segment, config.load.concurrency) : Math.min(config.load.maxConcurrency, Math.max(1, Math.ceil((config.load.rate * 2) / segment.count)))
     if (!signal.aborted) await client.warmConnections(concurrency)
 
-    let seq = 0
-    if (config.warmupRequests > 0 && !signal.aborted) {
+    // Warm-up requests are items 0..W−1 of the schedule and measured ones W, W+1, …: each shard takes
+    // its own stripe of both, so sequence numbers never collide when shards are merged.
+    const warmups = itemsInSegment(segment, config.warmupRequests)
+    if (warmups > 0 && !signal.aborted) {
       events.emit({ type: 'phase', phase: 'warmup', atNs: clock.nowNs() })
-      let left = config.warmupRequests
-      const users = Math.min(concurrency, config.warmupRequests)
+      let taken = 0
+      const users = Math.min(concurrency, warmups)
       await Promise.all(
         Array.from({ length: users }, async (_, userId) => {
-          while (left > 0 && !signal.aborted) {
-            left--
-            const req = workload.request({ seq: seq++, phase: 'warmup', userId, scheduledAtNs: null })
+          while (taken < warmups && !signal.aborted) {
+            const req = workload.request({ seq: globalItem(segment, taken++), phase: 'warmup', userId, scheduledAtNs: null })
             onRecord(await client.send(req, inflight.signal))
           }
         }),
       )
     }
+    if (config.startAt !== undefined && !signal.aborted) await waitForStart(config.startAt, clock, signal)
 
     deps.monitor?.start()
     events.emit({ type: 'phase', phase: 'measure', atNs: clock.nowNs() })
-    const nextSeq = (): number => seq++
+    let measuredSeq = 0
+    const nextSeq = (): number => config.warmupRequests + globalItem(segment, measuredSeq++)
     const trace = config.workload.trace
     if (trace !== undefined && deps.traceRows) {
       const prompts = new TracePrompts(config.workload.seed, trace.blockTokens ?? DEFAULT_BLOCK_TOKENS[trace.format], calibration, config.target.api === 'chat')
-      const r = await runTraceReplay(config, trace, deps.traceRows, prompts, deps, nextSeq, onRecord, inflight.signal)
+      const r = await runTraceReplay(config, trace, deps.traceRows, prompts, deps, nextSeq, onRecord, inflight.signal, segment)
       dropped = r.dropped
       traceSessionRows = r.sessionRows
       traceDescription = { kind: 'trace', path: trace.path, format: trace.format, timeScale: trace.timeScale, maxIdleGapS: trace.maxIdleGapS ?? null, startOffsetS: trace.startOffsetS, durationS: trace.durationS ?? null, blockTokens: trace.blockTokens ?? DEFAULT_BLOCK_TOKENS[trace.format], rowsSent: r.sent, rowsSkipped: r.skipped, sessions: r.sessionRows.size, calibration }
-    } else if (sessions !== null) dropped = (await runSessionLoad(config, sessions, deps, nextSeq, onRecord, inflight.signal)).droppedSessions
-    else if (config.load.type === 'closed-loop') await closedLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
-    else dropped = await openLoop(config, workload, deps, nextSeq, onRecord, inflight.signal)
+    } else if (sessions !== null) dropped = (await runSessionLoad(config, sessions, deps, nextSeq, onRecord, inflight.signal, segment)).droppedSessions
+    else if (config.load.type === 'closed-loop') await closedLoop(config, workload, deps, nextSeq, onRecord, inflight.signal, segment)
+    else dropped = await openLoop(config, workload, deps, nextSeq, onRecord, inflight.signal, segment)
     monitorResult = deps.monitor?.stop() ?? null
     events.emit({ type: 'phase', phase: 'drain', atNs: clock.nowNs() })
     if (signal.aborted) status = 'interrupted'
@@ -251,7 +257,21 @@ async function preflightMeters(meters: readonly PowerMeter[]): Promise<void> {
   }
 }
 
-/** N users, each sending its next request as soon as the previous one ends. */
+/**
+ * Waits until the wall-clock `startAt` (ISO 8601), so shards on several hosts start their load
+ * together. A start time already passed would misalign the shards: a typed error, not a late start.
+ */
+async function waitForStart(startAt: string, clock: Clock, signal: AbortSignal): Promise<void> {
+  const leftMs = Date.parse(startAt) - clock.wallMs()
+  if (leftMs < 0) {
+    throw new StartTimePassedError(`startAt ${startAt} passed ${(-leftMs / 1000).toFixed(1)} s before the load was ready to start`, {
+      hint: 'give a --start-at far enough ahead for every shard to finish preflight and warm-up',
+    })
+  }
+  await clock.sleepUntil(clock.nowNs() + leftMs * 1e6, signal)
+}
+
+/** N users (this segment's stripe of them), each sending its next request as soon as the previous one ends. */
 async function closedLoop(
   config: BenchConfig,
   workload: Workload,
@@ -259,14 +279,16 @@ async function closedLoop(
   nextSeq: () => number,
   onRecord: (r: RequestRecord) => void,
   signal: AbortSignal,
+  segment: ExecutionSegment,
 ): Promise<void> {
   if (config.load.type !== 'closed-loop') return
   const { clock } = deps
-  const limit = config.stop.requests ?? Infinity
+  const limit = itemsInSegment(segment, config.stop.requests ?? Infinity)
   const deadlineNs = config.stop.durationS !== undefined ? clock.nowNs() + sToNs(config.stop.durationS) : Infinity
   let issued = 0
   await Promise.all(
-    Array.from({ length: config.load.concurrency }, async (_, userId) => {
+    Array.from({ length: itemsInSegment(segment, config.load.concurrency) }, async (_, localUser) => {
+      const userId = globalItem(segment, localUser)
       while (!signal.aborted && issued < limit && clock.nowNs() < deadlineNs) {
         issued++
         const slot: RequestSlot = { seq: nextSeq(), phase: 'measure', userId, scheduledAtNs: null }
@@ -279,7 +301,8 @@ async function closedLoop(
 /**
  * Requests at absolute arrival times (constant, Poisson or gamma). A request is sent at
  * `start + offset` however late the previous one was; arrivals finding `maxConcurrency` requests in
- * flight are dropped and counted. Returns the number dropped.
+ * flight are dropped and counted. Returns the number dropped. A segment sends only its stripe of the
+ * arrivals (every shard draws the whole seeded schedule) under its share of `maxConcurrency`.
  */
 async function openLoop(
   config: BenchConfig,
@@ -288,24 +311,27 @@ async function openLoop(
   nextSeq: () => number,
   onRecord: (r: RequestRecord) => void,
   signal: AbortSignal,
+  segment: ExecutionSegment,
 ): Promise<number> {
   const load = config.load
   if (load.type === 'closed-loop') return 0
   const { clock } = deps
   const limit = config.stop.requests ?? Infinity
+  const maxInFlight = Math.max(1, itemsInSegment(segment, load.maxConcurrency))
   const spanNs = config.stop.durationS !== undefined ? sToNs(config.stop.durationS) : Infinity
   const rng = createRng(deriveSeed(config.workload.seed, 'arrivals'))
   const startNs = clock.nowNs()
   const pending = new Set<Promise<void>>()
   let dropped = 0
-  let arrivals = 0
+  let arrival = -1
   for (const offsetNs of arrivalOffsetsNs(load.type, load.rate, load.burstiness, rng)) {
-    if (signal.aborted || arrivals >= limit || offsetNs >= spanNs) break
-    arrivals++
+    arrival++
+    if (signal.aborted || arrival >= limit || offsetNs >= spanNs) break
+    if (!ownsItem(segment, arrival)) continue
     const atNs = startNs + offsetNs
     await clock.sleepUntil(atNs, signal)
     if (signal.aborted) break
-    if (pending.size >= load.maxConcurrency) {
+    if (pending.size >= maxInFlight) {
       dropped++
       continue
     }

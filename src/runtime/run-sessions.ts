@@ -5,6 +5,7 @@ import { syntheticAnswer, type SessionWorkload } from '../core/load/sessions.js'
 import type { Clock, InferenceClient, InferenceRequest } from '../core/ports.js'
 import type { RequestRecord } from '../core/records.js'
 import { sToNs } from '../core/units.js'
+import { globalItem, itemsInSegment, ownsItem, WHOLE_SCHEDULE, type ExecutionSegment } from '../core/load/execution-segment.js'
 
 export interface SessionLoadDeps {
   readonly clock: Clock
@@ -26,7 +27,9 @@ export interface SessionLoadResult {
  * a turn is sent only after the previous one (and its fan-out children) ended plus its think time, at
  * that absolute instant (`Clock.sleepUntil`), never after a relative sleep; that instant is the
  * record's `scheduledAtNs`, so the schedule lag shows. Turns after a stop (requests, duration, Ctrl-C)
- * are not sent: the session stays incomplete and is left out of the task figures.
+ * are not sent: the session stays incomplete and is left out of the task figures. A segment runs its
+ * stripe of the sessions (of the closed loop's users, of the open loop's session arrivals), numbered
+ * as in the whole schedule, under its share of the request and session limits.
  */
 export async function runSessionLoad(
   config: BenchConfig,
@@ -35,12 +38,13 @@ export async function runSessionLoad(
   nextSeq: () => number,
   onRecord: (r: RequestRecord) => void,
   signal: AbortSignal,
+  segment: ExecutionSegment = WHOLE_SCHEDULE,
 ): Promise<SessionLoadResult> {
   const { clock } = deps
   const load = config.load
   const startNs = clock.nowNs()
   const deadlineNs = config.stop.durationS !== undefined ? startNs + sToNs(config.stop.durationS) : Infinity
-  const requestLimit = config.stop.requests ?? Infinity
+  const requestLimit = itemsInSegment(segment, config.stop.requests ?? Infinity)
   const sessionLimit = sessions.config.count ?? Infinity
   let requests = 0
   let started = 0
@@ -91,9 +95,9 @@ export async function runSessionLoad(
 
   if (load.type === 'closed-loop') {
     await Promise.all(
-      Array.from({ length: load.concurrency }, async () => {
-        while (!stopped() && started < sessionLimit) {
-          const id = started++
+      Array.from({ length: itemsInSegment(segment, load.concurrency) }, async () => {
+        while (!stopped() && started < itemsInSegment(segment, sessionLimit)) {
+          const id = globalItem(segment, started++)
           await runOne(id, clock.nowNs())
         }
       }),
@@ -101,16 +105,20 @@ export async function runSessionLoad(
   } else {
     const rng = createRng(deriveSeed(config.workload.seed, 'session-arrivals'))
     const inFlight = new Set<Promise<void>>()
+    const maxInFlight = Math.max(1, itemsInSegment(segment, load.maxConcurrency))
+    let arrival = -1
     for (const offsetNs of arrivalOffsetsNs(load.type, load.rate, load.burstiness, rng)) {
+      arrival++
       const atNs = startNs + offsetNs
-      if (started + dropped >= sessionLimit || atNs >= deadlineNs || signal.aborted || requests >= requestLimit) break
+      if (arrival >= sessionLimit || atNs >= deadlineNs || signal.aborted || requests >= requestLimit) break
+      if (!ownsItem(segment, arrival)) continue
       await clock.sleepUntil(atNs, signal)
       if (signal.aborted) break
-      if (inFlight.size >= load.maxConcurrency) {
+      if (inFlight.size >= maxInFlight) {
         dropped++
         continue
       }
-      const p: Promise<void> = runOne(started++, atNs).finally(() => inFlight.delete(p))
+      const p: Promise<void> = runOne(globalItem(segment, started++), atNs).finally(() => inFlight.delete(p))
       inFlight.add(p)
     }
     await Promise.all(inFlight)

@@ -6,6 +6,7 @@ import { TraceTimeline } from '../core/load/trace/trace-timeline.js'
 import type { Clock, InferenceClient, InferenceRequest } from '../core/ports.js'
 import type { RequestRecord } from '../core/records.js'
 import { sToNs } from '../core/units.js'
+import { globalItem, itemsInSegment, ownsItem, WHOLE_SCHEDULE, type ExecutionSegment } from '../core/load/execution-segment.js'
 
 export interface TraceReplayResult {
   /** Arrivals dropped because load.maxConcurrency requests were in flight. */
@@ -23,7 +24,9 @@ export interface TraceReplayResult {
  * was, and counted as dropped when `maxConcurrency` requests are in flight. Rows of a session trace
  * keep their order: the first is placed on the timeline, each later one is sent when the previous one
  * ended plus its think time (on the absolute clock), as the session's turn. Stops at the trace's end,
- * the slice's end, stop.requests, stop.durationS or Ctrl-C.
+ * the slice's end, stop.requests, stop.durationS or Ctrl-C. A segment replays its stripe of the rows
+ * placed on the timeline (a session goes wholly to the segment its first row falls to) under its share
+ * of `maxConcurrency` and `stop.requests`.
  */
 export async function runTraceReplay(
   config: BenchConfig,
@@ -34,16 +37,20 @@ export async function runTraceReplay(
   nextSeq: () => number,
   onRecord: (r: RequestRecord) => void,
   signal: AbortSignal,
+  segment: ExecutionSegment = WHOLE_SCHEDULE,
 ): Promise<TraceReplayResult> {
   const { clock, client } = deps
   const timeline = new TraceTimeline(trace)
-  const maxConcurrency = config.load.type === 'closed-loop' ? 10_000 : config.load.maxConcurrency
-  const limit = config.stop.requests ?? Infinity
+  const maxConcurrency = Math.max(1, itemsInSegment(segment, config.load.type === 'closed-loop' ? 10_000 : config.load.maxConcurrency))
+  const limit = itemsInSegment(segment, config.stop.requests ?? Infinity)
   const startNs = clock.nowNs()
   const deadlineNs = config.stop.durationS !== undefined ? startNs + sToNs(config.stop.durationS) : Infinity
   const pending = new Set<Promise<unknown>>()
   const sessions = new Map<string, { id: number; turns: number; tail: Promise<number | null> }>()
   const sessionRows = new Map<number, number>()
+  /** Sessions another segment replays: their later rows are not ours either. */
+  const othersSessions = new Set<string>()
+  let placedRows = 0
   let inFlight = 0
   let sent = 0
   let skipped = 0
@@ -68,6 +75,7 @@ export async function runTraceReplay(
 
   for await (const row of rows) {
     if (signal.aborted || sent >= limit) break
+    if (row.sessionId !== null && othersSessions.has(row.sessionId)) continue
     const known = row.sessionId !== null ? sessions.get(row.sessionId) : undefined
     if (known !== undefined) {
       // a later turn of a session: after the previous one ended, plus its think time
@@ -96,8 +104,12 @@ export async function runTraceReplay(
     if (placed === 'after') break
     const atNs = startNs + placed
     if (atNs >= deadlineNs) break
+    if (!ownsItem(segment, placedRows++)) {
+      if (row.sessionId !== null) othersSessions.add(row.sessionId)
+      continue
+    }
     // the prompt is built before the wait, so the send at the scheduled instant does only the send
-    const newSession = row.sessionId !== null ? sessions.size : null
+    const newSession = row.sessionId !== null ? globalItem(segment, sessions.size) : null
     const req = prompts.request(row, nextSeq(), atNs, newSession !== null ? { sessionId: newSession, turn: 0, branch: 0 } : null)
     await clock.sleepUntil(atNs, signal)
     if (signal.aborted) break

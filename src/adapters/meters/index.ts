@@ -13,6 +13,7 @@ import { RaplPowerMeter } from './rapl/rapl-meter.js'
 import { RedfishPowerMeter } from './redfish/redfish-meter.js'
 import { SnmpPowerMeter } from './snmp/snmp-meter.js'
 import type { MeterContext, MeterDeps } from './meter-context.js'
+import { labelledMeter } from './labelled-meter.js'
 
 
 type MeterFactories = { readonly [K in MeterKind]: (spec: MeterSpecOf<K>, ctx: MeterContext) => PowerMeter }
@@ -41,7 +42,8 @@ const METER_FACTORIES: MeterFactories = {
  */
 export function createMeter(spec: MeterSpec, deps: MeterDeps, id?: string): PowerMeter {
   const factory = METER_FACTORIES[spec.kind] as (spec: MeterSpec, ctx: MeterContext) => PowerMeter
-  return factory(spec, { ...deps, id: id ?? spec.id ?? spec.kind })
+  const meter = factory(spec, { ...deps, id: id ?? spec.id ?? spec.kind })
+  return spec.node !== undefined || spec.rack !== undefined ? labelledMeter(meter, { ...(spec.node !== undefined ? { node: spec.node } : {}), ...(spec.rack !== undefined ? { rack: spec.rack } : {}) }) : meter
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander'
 import { parseDistributionFlag } from '../../core/config/distribution.js'
 import { setPath } from '../config/merge.js'
-import { collect, durationS, headerPair, keyValue, nonNegativeInt, number, positiveInt, positiveNumber } from '../parse-args.js'
+import { collect, durationS, headerPair, keyValue, nonNegativeInt, number, positiveInt, positiveNumber, shardFlag } from '../parse-args.js'
 
 /**
  * The flags of `bench` for the common case. Each maps onto one path of the config schema, so flags
@@ -69,6 +69,10 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--idle-timeout-ms <ms>', path: 'timeouts.idleMs', description: 'longest silence between two chunks', parse: positiveNumber },
   { flags: '--out <dir>', path: 'out', description: 'directory for summary.json (a run-id folder is made inside)' },
   { flags: '--store <file>', path: 'store', description: 'SQLite results store (default: ~/.local/share/tokenwatt/tokenwatt.db)' },
+  { flags: '--expect-nodes <n>', path: 'coverage.expectNodes', description: 'nodes that must all be in the power telemetry (meter node: labels), else the efficiency figures are invalid', parse: positiveInt },
+  { flags: '--expect-devices <n>', path: 'coverage.expectDevices', description: 'devices (GPUs) that must all be in the power telemetry, else the efficiency figures are invalid', parse: positiveInt },
+  { flags: '--shard <i/n>', path: 'shard', description: 'send only the i-th (0-based) of n striped parts of the schedule; `tokenwatt merge` joins the shards (see README, Many hosts)', parse: shardFlag },
+  { flags: '--start-at <time>', path: 'startAt', description: 'ISO 8601 wall-clock time the measured load starts at, so shards on several hosts start together' },
   { flags: '--label <key=value>', path: 'labels', description: 'label stored with the run (repeatable)', parse: collect, map: (v) => Object.fromEntries((v as string[]).map(keyValue)) },
 ]
 

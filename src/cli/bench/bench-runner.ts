@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
@@ -27,6 +28,8 @@ import { renderReport } from '../report-render.js'
 import { defaultStorePath } from '../store-path.js'
 import { VERSION } from '../version.js'
 import { redactConfig } from './redact.js'
+import { ServerClockProbe } from '../../adapters/clock/server-clock-probe.js'
+import { SHARD_STORE_FILE, writeShardManifest } from './shard-output.js'
 
 export interface BenchRunOptions {
   /** Show the live progress line (default: on). */
@@ -99,9 +102,15 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     timeouts: config.timeouts,
     clock,
   })
-  const storePath = config.store ? resolve(host.cwd, config.store) : defaultStorePath(host.env)
-  const store = openStore(storePath)
   const runId = newRunId(clock.wallMs())
+  const runDir = join(resolve(host.cwd, config.out), runId)
+  // A shard keeps its records beside its summary (a pod's home folder does not outlive it).
+  if (config.shard !== undefined) mkdirSync(runDir, { recursive: true })
+  const storePath = config.store ? resolve(host.cwd, config.store) : config.shard !== undefined ? join(runDir, SHARD_STORE_FILE) : defaultStorePath(host.env)
+  const store = openStore(storePath)
+  const probe = config.shard !== undefined ? new ServerClockProbe({ url: `${rootUrl(endpoint)}/`, wallMs: () => clock.wallMs() }) : null
+  const probeStop = new AbortController()
+  const probing = probe?.run(probeStop.signal) ?? Promise.resolve(null)
   const tap = options.onSample
   const meters = createMeters(config.meters, { env: host.env, clock, mockBaseUrl: rootUrl(endpoint) }).map((m) => (tap ? tapMeter(m, tap) : m))
   const progress = new ProgressLine(host.stderr, () => clock.nowNs(), config.stop.requests ?? null, config.stop.durationS ?? null, options.progress !== false)
@@ -123,9 +132,17 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       toolVersion: VERSION,
       configForRecord: redactConfig(config),
       enrich: (summary, ctx) =>
-        finishSummary(summary, { config, samples: ctx.samples, meters: ctx.meters.map((m) => m.info), idleWindowNs: ctx.idleWindowNs, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6, records: ctx.records }),
+        finishSummary(summary, {
+          config,
+          samples: ctx.samples,
+          meters: ctx.meters.map((m) => m.info),
+          idleWindowNs: ctx.idleWindowNs,
+          epochWallMs: clock.wallMs() - clock.nowNs() / 1e6,
+          records: ctx.records,
+          ...(config.coverage !== undefined ? { coverage: { expect: config.coverage, defaultNode: hostname() } } : {}),
+        }),
     })
-    const runDir = join(resolve(host.cwd, config.out), runId)
+    probeStop.abort()
     mkdirSync(runDir, { recursive: true })
     const summaryPath = join(runDir, 'summary.json')
     writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`)
@@ -135,6 +152,10 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       writeFileSync(reportPath, html)
     } catch (e) {
       host.stderr.write(`warning: the HTML report could not be written (${(e as Error).message}); \`tokenwatt report ${runId}\` can retry\n`)
+    }
+    // shard.json last: its presence says the shard's folder is complete (the merge job waits for it)
+    if (config.shard !== undefined) {
+      writeShardManifest(runDir, { runId, config, epochWallMs: clock.wallMs() - clock.nowNs() / 1e6, clockOffset: (await probing) ?? probe?.current() ?? null, clockReference: rootUrl(endpoint), storePath })
     }
     const exitCode =
       summary.status === 'interrupted'
@@ -146,6 +167,8 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
             : ExitCode.Ok
     return { summary, runDir, summaryPath, reportPath, storePath, exitCode }
   } finally {
+    probeStop.abort()
+    await probing
     await client.close()
     store.close()
   }

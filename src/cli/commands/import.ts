@@ -35,7 +35,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
     .argument('<format>', `result format: ${IMPORT_FORMATS.join(' | ')}`)
     .argument('<file>', 'the result file the tool wrote')
     .option('--power <file>', 'power log (CSV/JSONL, epoch or ISO times) covering the run')
-    .addOption(new Option('--boundary <boundary>', 'boundary the power log measures').choices(['device', 'node', 'rack', 'facility']).default('device'))
+    .addOption(new Option('--boundary <boundary>', 'boundary the power log measures').choices(['device', 'node', 'rack', 'cluster', 'facility']).default('device'))
     .option('--start <iso>', "the run's start time, when the file's own clock is not trusted (vLLM: local time)")
     .option('--store <file>', 'results store')
     .option('--out <dir>', 'write <dir>/<run-id>/summary.json and report.html', 'tokenwatt-results')
@@ -51,7 +51,7 @@ export function registerImport(program: Command, ctx: CliContext): void {
     const text = readText(ctx, file, 'result file')
     const run: ImportedRun =
       format === 'aiperf' ? parseAiperfJsonl(text, basename(file)) : parseVllmResult(text, { fileName: basename(file), ...(startWallMs !== undefined ? { startWallMs } : {}) })
-    const boundary = opts.boundary as 'device' | 'node' | 'rack' | 'facility'
+    const boundary = opts.boundary as 'device' | 'node' | 'rack' | 'cluster' | 'facility'
     const cost = costOptionsToConfig(opts)
     const config = resolveConfig(BenchConfigSchema, null, { boundary, stop: { durationS: run.durationS }, ...(cost !== undefined ? { cost } : {}) }, 'see `tokenwatt import --help`')
     const id = newRunId(Date.now())

@@ -16,12 +16,16 @@ import { registerImport } from './import.js'
 import { registerDashboard } from './dashboard.js'
 import { registerSweep } from './sweep.js'
 import { registerKnobs } from './knobs.js'
+import { registerMerge } from './merge.js'
+import { registerK8s } from './k8s.js'
 
 /** Every subcommand registers itself here; one line each, in the order `--help` lists them. */
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerBench(program, ctx)
   registerSweep(program, ctx)
   registerKnobs(program, ctx)
+  registerMerge(program, ctx)
+  registerK8s(program, ctx)
   registerRuns(program, ctx)
   registerReport(program, ctx)
   registerCompare(program, ctx)

@@ -4,6 +4,7 @@ import { BOUNDARIES, type Boundary, type MeterInfo } from '../ports.js'
 import type { PowerSample, RequestRecord } from '../records.js'
 import type { RunSummary } from '../summary.js'
 import { analyzeEnergy } from './energy/analyze-energy.js'
+import { checkCoverage, type CoverageExpectation } from './energy/coverage-check.js'
 import { attributePhases } from './energy/phase-attribution.js'
 
 export interface FinishInput {
@@ -16,6 +17,8 @@ export interface FinishInput {
   readonly epochWallMs: number | null
   /** The run's request records, for energy by phase (prefill / decode); absent: no phase figures. */
   readonly records?: readonly RequestRecord[]
+  /** When given: what the telemetry must cover; `defaultNode` names unlabelled meters' node (the host). */
+  readonly coverage?: { readonly expect: CoverageExpectation; readonly defaultNode: string }
 }
 
 /** The innermost boundary any meter reads (a measured one before an estimate); the default headline boundary. */
@@ -61,6 +64,17 @@ export function finishSummary(summary: RunSummary, input: FinishInput): RunSumma
       if (p !== null) {
         warnings.push(...p.warnings)
         out = { ...out, efficiency: { ...e.efficiency, joulesPerInputToken: p.joulesPerInputToken, joulesPerOutputTokenDecode: p.joulesPerOutputTokenDecode, phases: p.phases } }
+      }
+    }
+    if (input.coverage !== undefined) {
+      const check = checkCoverage({ meters: input.meters, samples: input.samples, window: { startNs: summary.window.startS * 1e9, endNs: summary.window.endS * 1e9 }, expect: input.coverage.expect, defaultNode: input.coverage.defaultNode })
+      out = { ...out, power: { ...e.power, coverageCheck: check } }
+      if (check.verdict === 'invalid') {
+        // a figure over part of the system would be silently smaller: none is quoted
+        out = { ...out, efficiency: null }
+        for (const r of check.reasons) warnings.push(`power coverage: ${r}; efficiency figures are null`)
+        const v = out.validity
+        if (v !== undefined) out = { ...out, validity: { ...v, verdict: 'invalid', reasons: [...v.reasons, ...check.reasons.map((r) => `power coverage: ${r}`)] } }
       }
     }
   } else {

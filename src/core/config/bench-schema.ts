@@ -90,6 +90,19 @@ export const LocalEngineSchema = z.strictObject({
   cacheDir: z.string().optional().describe('Where generated models and the built llama-server are cached.'),
 })
 
+/** `--shard i/n`: this process sends the i-th of n striped parts of the schedule (see execution-segment.ts). */
+export const ShardSchema = z.strictObject({
+  index: z.number().int().nonnegative().describe('0-based part this process sends (Kubernetes: JOB_COMPLETION_INDEX).'),
+  count: z.number().int().positive().max(10_000).describe('How many shards share the schedule.'),
+})
+
+/** What the power telemetry must cover for the efficiency figures to be quoted (see coverage-check.ts). */
+export const CoverageSchema = z.strictObject({
+  expectNodes: z.number().int().positive().optional().describe('Nodes (meter `node:` labels; unlabelled host meters count as the host) that must all have readings in the window.'),
+  expectDevices: z.number().int().positive().optional().describe('Device channels (GPUs) that must all have readings in the window.'),
+  maxGapS: z.number().positive().optional().describe('Longest gap allowed between two readings of a channel inside the window (default: three sampling periods).'),
+})
+
 export const BenchConfigSchema = z
   .strictObject({
     target: TargetSchema.prefault({}).describe('The server under test.'),
@@ -110,6 +123,9 @@ export const BenchConfigSchema = z
     local: LocalEngineSchema.prefault({}).describe('The embedded engine started when target.endpoint is absent.'),
     maxErrorRate: z.number().min(0).max(1).default(DEFAULT_MAX_ERROR_RATE).describe('Largest share (0..1) of measured requests that may fail; above it the run is `invalid` and the CLI exits 6.'),
     labels: z.record(z.string(), z.string()).default({}).describe('Free-form labels stored with the run.'),
+    coverage: CoverageSchema.optional().describe('Coverage the power telemetry must have: a node or device missing, a long gap or a window not bracketed by readings makes the efficiency figures null and the run invalid (exit 6), with the reasons named.'),
+    shard: ShardSchema.optional().describe('Send only the index-th of count disjoint parts of the schedule (arrivals, users, sessions, trace rows); `tokenwatt merge` joins the shards\' runs into one.'),
+    startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-12-06T14:00:00Z' }).optional().describe('Wall-clock time the measured load starts at (after preflight and warm-up), so shards on several hosts start together.'),
   })
   .superRefine((c, ctx) => {
     if (c.stop.requests === undefined && c.stop.durationS === undefined && c.workload.sessions?.count === undefined && c.workload.trace === undefined) {
@@ -120,6 +136,12 @@ export const BenchConfigSchema = z
     }
     if (c.workload.trace !== undefined && (c.workload.dataset || c.workload.sessions)) {
       ctx.addIssue({ code: 'custom', path: ['workload', 'trace'], message: 'cannot be combined with a dataset or sessions (a trace brings its own requests)' })
+    }
+    if (c.shard !== undefined && c.shard.index >= c.shard.count) {
+      ctx.addIssue({ code: 'custom', path: ['shard', 'index'], message: `must be below shard.count (${c.shard.count}); shards are numbered from 0` })
+    }
+    if (c.shard !== undefined && c.workload.trace === undefined && c.load.type === 'closed-loop' && c.load.concurrency < c.shard.count) {
+      ctx.addIssue({ code: 'custom', path: ['load', 'concurrency'], message: `${c.load.concurrency} users cannot be split over ${c.shard.count} shards: give at least one per shard` })
     }
     if (c.workload.sessions !== undefined && c.workload.dataset) {
       ctx.addIssue({ code: 'custom', path: ['workload', 'sessions'], message: 'cannot be combined with a dataset (sessions make their own prompts)' })

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
-/** The four boundaries, innermost first: device ⊂ node ⊂ rack ⊂ facility (DESIGN.md §4). */
-export const BoundarySchema = z.enum(['device', 'node', 'rack', 'facility'])
+/** The five boundaries, innermost first: device ⊂ node ⊂ rack ⊂ cluster ⊂ facility (DESIGN.md §4). */
+export const BoundarySchema = z.enum(['device', 'node', 'rack', 'cluster', 'facility'])
 
 /** Keys every meter kind accepts. Spread into each kind's strictObject. */
 export const meterCommon = {
@@ -10,6 +10,8 @@ export const meterCommon = {
   accuracyRel: z.number().min(0).max(1).optional().describe('Override the meter\'s relative accuracy (0.02 = ±2 % of reading).'),
   accuracyW: z.number().nonnegative().optional().describe('Override the meter\'s absolute accuracy per channel (W).'),
   group: z.string().min(1).optional().describe('Meters at the same boundary and in the same group measure the same equipment (the best one is used, the others cross-check it); meters in different groups add up (e.g. the A and B feeds of a server). Default: one group per boundary; at `device`, channels (GPU UUIDs) decide instead.'),
+  node: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').optional().describe('Which node (server) this meter reads, for coverage checks (`coverage.expectNodes`) and per-node energy; default: the host the run (or shard) ran on, for meters read on the host itself.'),
+  rack: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').optional().describe('Which rack the metered equipment stands in (a label carried into the run).'),
   component: z.string().min(1).optional().describe('This meter reads only part of its boundary (e.g. `cpu+dram`): it feeds the host-overhead model instead of standing for the whole boundary. RAPL at `node` is a component by default.'),
 }
 

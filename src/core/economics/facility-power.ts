@@ -27,7 +27,7 @@ export interface FacilityPower {
   readonly notes: readonly string[]
 }
 
-const ORDER: readonly Boundary[] = ['device', 'node', 'rack', 'facility']
+const ORDER: readonly Boundary[] = ['device', 'node', 'rack', 'cluster', 'facility']
 
 function relative(level: Pick<BoundaryLevel, 'energyJ' | 'interval'>): { low: number; high: number } | null {
   if (!level.interval || level.energyJ === null || !(level.energyJ > 0)) return null

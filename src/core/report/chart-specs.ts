@@ -141,7 +141,7 @@ function energyChart(model: ReportModel): ChartSpec {
   const title = 'Energy by boundary'
   const caption = 'Energy in the steady window at each boundary, measured by a meter there or modelled from the level below (assumptions in the table). Bars: interval.'
   if (rows.length === 0) return { id: 'energy', title, caption, spec: null, empty: 'no energy measured' }
-  const x = { field: 'boundary', type: 'nominal', sort: ['device', 'node', 'rack', 'facility'], title: null, axis: { labelAngle: 0 } }
+  const x = { field: 'boundary', type: 'nominal', sort: ['device', 'node', 'rack', 'cluster', 'facility'], title: null, axis: { labelAngle: 0 } }
   const layers: Record<string, unknown>[] = [
     {
       mark: { type: 'bar', width: { band: 0.6 } },

@@ -1,5 +1,8 @@
 /**
- * Attribution up the boundaries `device ⊂ node ⊂ rack ⊂ facility` (DESIGN.md §4).
+ * Attribution up the boundaries `device ⊂ node ⊂ rack ⊂ cluster ⊂ facility` (DESIGN.md §4). The
+ * cluster is every node and rack of the run, each counted once: measured by a meter at `cluster`
+ * (a site feed for this deployment), else the rack level as it stands, which already adds up the
+ * racks and nodes told apart by their labels (no equipment above the racks is modelled).
  *
  * Each level is **measured** when a meter stands there, else **modelled** from the level below with the
  * assumptions of the `attribution:` config, each a value with a range; a modelled level's interval
@@ -10,7 +13,8 @@
  * Never double-counting:
  * - at one boundary, meters reading the same thing are alternatives: at `device` the unit is the
  *   channel (a GPU UUID read by NVML and nvidia-smi counts once), above it the meter's `group`
- *   (default: the boundary); the best alternative is used and the others cross-check it;
+ *   (default: the boundary); the best alternative is used and the others cross-check it; meters
+ *   labelled with different `node`s or `rack`s are different equipment and add up (per node, per rack);
  * - nested channels (`package-0/core`) are never added to their parent (meter-energy.ts);
  * - a meter that reads only a component of its boundary (RAPL's CPU + DRAM) feeds the host-overhead
  *   model, never the boundary's total;
@@ -107,13 +111,15 @@ export function pool(meters: readonly MeterEnergy[], perChannel: boolean, defaul
   for (const m of meters) {
     if (m.energyJ === null) continue
     const estimated = m.info.estimated
+    // meters labelled with different nodes or racks read different equipment: never alternatives
+    const where = `${m.info.node ?? ''}|${m.info.rack ?? ''}`
     if (perChannel && m.info.group === undefined) {
       for (const ch of m.channels) {
         if (ch.nested) continue
-        add(`channel:${ch.channel}`, { meterId: m.info.id, channel: ch.channel, energyJ: ch.energyJ, halfWidthJ: ch.halfWidthJ, coverage: ch.coverage, method: ch.method, estimated })
+        add(`channel:${where}:${ch.channel}`, { meterId: m.info.id, channel: ch.channel, energyJ: ch.energyJ, halfWidthJ: ch.halfWidthJ, coverage: ch.coverage, method: ch.method, estimated })
       }
     } else {
-      add(`group:${m.info.group ?? defaultGroup}`, { meterId: m.info.id, channel: null, energyJ: m.energyJ, halfWidthJ: m.halfWidthJ, coverage: m.coverage, method: m.method, estimated })
+      add(`group:${where}:${m.info.group ?? defaultGroup}`, { meterId: m.info.id, channel: null, energyJ: m.energyJ, halfWidthJ: m.halfWidthJ, coverage: m.coverage, method: m.method, estimated })
     }
   }
   if (units.size === 0) return null
@@ -217,19 +223,24 @@ export function attribute(input: AttributionInput): AttributionResult {
   ], (e, [net, pdu]) => scale(e, (x, side) => (x * (1 + pick(net, side))) / pick(pdu, flip(side))))
   results.rack = combine('rack', rackWhole, rackModel, 'modelled from node', warnings)
 
+  // ---- cluster
+  const clusterWhole = pool(at('cluster', false), false, 'cluster')
+  const clusterModel = modelUp(results.rack, 'cluster', [], (e) => e)
+  results.cluster = combine('cluster', clusterWhole, clusterModel, 'modelled from rack (the racks of the run)', warnings)
+
   // ---- facility
   const facilityWhole = pool(at('facility', false), false, 'facility')
   const pueCat = cfg.facility.pueCategory
   const facilityAssumptions = [assumption(`PUE (category ${pueCat})`, cfg.facility.pue, '1', 'pue', 'attribution.facility.pue')]
   let facilityModel: LevelResult | null
   if (pueCat === 1) {
-    facilityModel = modelUp(results.rack, 'facility', facilityAssumptions, (e, [pue]) => scale(e, (x, side) => x * pick(pue, side)))
+    facilityModel = modelUp(results.cluster, 'facility', facilityAssumptions, (e, [pue]) => scale(e, (x, side) => x * pick(pue, side)))
   } else {
     // PUE measured below the PDUs: PDU losses are inside its overhead already; take them out first.
     const pdu = { ...assumption('PDU losses removed (in PUE)', cfg.rack.pduEfficiency, '1', 'pduEfficiency', 'attribution.rack.pduEfficiency'), source: 'PUE categories 2/3 count PDU losses as overhead already (Green Grid WP#49)' }
-    facilityModel = modelUp(results.rack, 'facility', [...facilityAssumptions, pdu], (e, [pue, eff]) => scale(e, (x, side) => x * pick(eff, side) * pick(pue, side)))
+    facilityModel = modelUp(results.cluster, 'facility', [...facilityAssumptions, pdu], (e, [pue, eff]) => scale(e, (x, side) => x * pick(eff, side) * pick(pue, side)))
   }
-  results.facility = combine('facility', facilityWhole, facilityModel, 'modelled from rack', warnings)
+  results.facility = combine('facility', facilityWhole, facilityModel, 'modelled from cluster', warnings)
 
   return { levels: results as Record<Boundary, LevelResult>, device, warnings }
 }

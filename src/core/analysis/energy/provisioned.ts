@@ -58,10 +58,12 @@ export function provisionedPower(input: ProvisionedInput): Provisioned {
         ? { w: rack.w * (a.facility.pueCategory === 1 ? 1 : a.rack.pduEfficiency.value) * a.facility.pue.value, src: `${rack.src}, × PUE ${a.facility.pue.value}` }
         : null
 
-  const chosen = { device, node, rack, facility }[input.boundary]
+  // the cluster is the run's racks: what they reserve (no equipment above the racks is modelled)
+  const cluster = rack !== null ? { w: rack.w, src: `${rack.src} (the racks of the run)` } : null
+  const chosen = { device, node, rack, cluster, facility }[input.boundary]
   if (chosen === null)
     warnings.push(
-      `no provisioned power at the ${input.boundary} boundary: set attribution.provisioned.perDeviceW (e.g. 700 for an H100 SXM) or ${input.boundary === 'device' ? 'use a meter that reads the power cap (nvml)' : `attribution.provisioned.${input.boundary}W`}`,
+      `no provisioned power at the ${input.boundary} boundary: set attribution.provisioned.perDeviceW (e.g. 700 for an H100 SXM) or ${input.boundary === 'device' ? 'use a meter that reads the power cap (nvml)' : input.boundary === 'cluster' ? 'attribution.provisioned.rackW' : `attribution.provisioned.${input.boundary}W`}`,
     )
   return { watts: chosen?.w ?? null, source: chosen?.src ?? null, warnings }
 }

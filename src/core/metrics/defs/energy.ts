@@ -2,7 +2,7 @@ import { defineMetric, type MetricDef } from '../define-metric.js'
 
 /**
  * Power and efficiency metrics (issue 4). Every figure is at `power.boundary` / `efficiency.boundary`
- * (device ⊂ node ⊂ rack ⊂ facility, chosen with --boundary), carries which parts were measured and
+ * (device ⊂ node ⊂ rack ⊂ cluster ⊂ facility, chosen with --boundary), carries which parts were measured and
  * which modelled (`measured`, `modeled`), and an interval (`power.interval`, `efficiency.intervals`).
  * `efficiency.byBoundary` repeats the per-token figures at every boundary that could be computed.
  */
@@ -22,7 +22,7 @@ export const windowEnergy = defineMetric({
   doc: {
     summary: 'Energy drawn inside the steady window at the chosen boundary.',
     formula: 'sum over non-overlapping meters/channels of energy(window) [measured] | level below × attribution factors [modelled]',
-    notes: [energyMethod, boundary, 'Meters reading the same thing (one GPU UUID through NVML and nvidia-smi, two BMC paths to one chassis) count once: the best one is used, the others cross-check it. Nested channels (a RAPL subzone in its package, an outlet in its inlet) are never added to their parent.', interval],
+    notes: [energyMethod, boundary, 'Meters reading the same thing (one GPU UUID through NVML and nvidia-smi, two BMC paths to one chassis) count once: the best one is used, the others cross-check it. Nested channels (a RAPL subzone in its package, an outlet in its inlet) are never added to their parent.', 'Meters labelled with different `node`s or `rack`s read different equipment and add up (per node, per rack); the `cluster` boundary is every node and rack of the run, each counted once (measured by a meter at `cluster`, else the rack level); `coverage.expectNodes`/`expectDevices` make the figure null when any is missing from the telemetry.', interval],
   },
 })
 
