@@ -66,3 +66,18 @@ test('session runs: tasks and good tasks per day, and $ per task, from the run\'
   assert.equal(plain.baseline.tasksPerDay, null)
   assert.equal(plain.baseline.usdPerTask, null)
 })
+
+test('runs with energy by phase: each scenario\'s break-even input and output prices recover its cost per day, and revenue per site MW', () => {
+  const base = fixtureSummary()
+  const summary = { ...base, efficiency: { ...(base.efficiency ?? {}), phases: { prefillEnergyShare: 0.6, prefillTimeShare: 0.3, modelled: false } } } as unknown as typeof base
+  const p = planSite({ summary, cost, siteMw: 20, whatIf: { utilization: [0.9] } })
+  for (const s of [p.baseline, ...p.whatIf]) {
+    assert.ok(s.breakEvenUsdPerMtok)
+    // 1,000 output and 2,000 input tok/s over 8 accelerators, served this scenario's share of hours
+    const outPerDay = (s.accelerators * 1000 * 86_400 * s.utilization) / 8
+    const inPerDay = 2 * outPerDay
+    close((s.breakEvenUsdPerMtok.input * inPerDay + s.breakEvenUsdPerMtok.output * outPerDay) / 1e6, s.costUsdPerDay as number, 1e-9)
+    close(s.revenueUsdPerSiteMwDay, (s.revenueUsdPerDay as number) / 20)
+  }
+  assert.equal(planSite({ summary: base, cost, siteMw: 20 }).baseline.breakEvenUsdPerMtok, null)
+})

@@ -34,12 +34,17 @@ const list = (flag: string) => (text: string): number[] => text.split(',').map((
 const HEADER = ['scenario', 'PUE', 'cap W', 'utilisation', 'kW/accel. (facility)', 'accelerators', 'racks', 'output tokens/day', '$/M output', 'cost/day', 'revenue/day', 'margin/day']
 
 const TASK_HEADER = ['tasks/day', 'good tasks/day', '$/task']
+const PHASE_HEADER = ['break-even $/M in', 'break-even $/M out', 'revenue/site MW/day']
+
+function phaseCells(s: PlanScenario): string[] {
+  return [formatUsd(s.breakEvenUsdPerMtok?.input ?? null), formatUsd(s.breakEvenUsdPerMtok?.output ?? null), formatUsd(s.revenueUsdPerSiteMwDay)]
+}
 
 function taskCells(s: PlanScenario): string[] {
   return [s.tasksPerDay !== null ? formatSi(s.tasksPerDay) : '—', s.goodTasksPerDay !== null ? formatSi(s.goodTasksPerDay) : '—', formatUsd(s.usdPerTask)]
 }
 
-function row(s: PlanScenario, tasks: boolean): string[] {
+function row(s: PlanScenario, tasks: boolean, phases: boolean): string[] {
   return [
     s.name,
     formatNumber(s.pue),
@@ -54,6 +59,7 @@ function row(s: PlanScenario, tasks: boolean): string[] {
     formatUsd(s.revenueUsdPerDay),
     formatUsd(s.marginUsdPerDay),
     ...(tasks ? taskCells(s) : []),
+    ...(phases ? phaseCells(s) : []),
   ]
 }
 
@@ -111,8 +117,9 @@ export function registerPlan(program: Command, ctx: CliContext): void {
     })
     const out = ctx.host.stdout
     const tasks = plan.baseline.tasksPerDay !== null
-    const head = tasks ? [...HEADER, ...TASK_HEADER] : HEADER
-    const rows = [plan.baseline, ...plan.whatIf].map((s) => row(s, tasks))
+    const phases = plan.baseline.breakEvenUsdPerMtok !== null
+    const head = [...HEADER, ...(tasks ? TASK_HEADER : []), ...(phases ? PHASE_HEADER : [])]
+    const rows = [plan.baseline, ...plan.whatIf].map((s) => row(s, tasks, phases))
     if (opts.format === 'json') return void out.write(`${JSON.stringify({ runId: run.summary.id, ...plan }, null, 2)}\n`)
     if (opts.format === 'md') {
       out.write(`# Site plan: ${formatNumber(plan.siteMw)} MW\n\n${m(intro(plan, run.summary.id)).replace(/ Baseline:/, '\n\nBaseline:')}\n\n| ${head.join(' | ')} |\n|${head.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|\n`)

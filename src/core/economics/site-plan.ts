@@ -2,6 +2,7 @@ import type { CostConfig } from '../config/cost-schema.js'
 import { ConfigError } from '../errors.js'
 import type { RunSummary } from '../summary.js'
 import { computeCost, type CostResult } from './compute-cost.js'
+import { priceSheet } from './price-sheet.js'
 import { PRESETS } from './presets.js'
 
 export interface SitePlanInput {
@@ -47,6 +48,10 @@ export interface PlanScenario {
   readonly goodTasksPerDay: number | null
   /** Cost per completed task: cost per day ÷ tasks per day. */
   readonly usdPerTask: number | null
+  /** Revenue per day per MW of the site at the user's prices; null without prices. */
+  readonly revenueUsdPerSiteMwDay: number | null
+  /** Runs with energy by phase: the input and output prices that recover this scenario's cost (its price sheet). */
+  readonly breakEvenUsdPerMtok: { readonly input: number; readonly output: number } | null
 }
 
 export interface SitePlan {
@@ -109,6 +114,7 @@ export function planSite(input: SitePlanInput): SitePlan {
       accelerators = racks * perRack
     } else accelerators = Math.floor(siteKw / facKw)
     const u = cost.utilization
+    const sheet = priceSheet(summary, cost)
     const perAccHour = cost.usdPerAcceleratorHour
     const revenuePerAccHour = cost.revenue ? cost.revenue.usdPerHour / n : null
     const s: PlanScenario = {
@@ -132,6 +138,8 @@ export function planSite(input: SitePlanInput): SitePlan {
       tasksPerDay: tasksPerAcc !== null ? accelerators * tasksPerAcc * 86_400 * u : null,
       goodTasksPerDay: goodTasksPerAcc !== null ? accelerators * goodTasksPerAcc * 86_400 * u : null,
       usdPerTask: tasksPerAcc !== null && tasksPerAcc > 0 && perAccHour !== null ? (perAccHour * 24) / (tasksPerAcc * 86_400 * u) : null,
+      revenueUsdPerSiteMwDay: revenuePerAccHour !== null && input.siteMw > 0 ? (revenuePerAccHour * accelerators * 24) / input.siteMw : null,
+      breakEvenUsdPerMtok: sheet ? { input: sheet.inputUsdPerMtok, output: sheet.outputUsdPerMtok } : null,
     }
     return { s, cost }
   }
