@@ -148,6 +148,8 @@ export interface MeterInfo {
   readonly node?: string
   /** The rack of the metered equipment, when labelled. */
   readonly rack?: string
+  /** Disaggregated serving: the pool of workers the meter reads (meter `pool:`). */
+  readonly pool?: 'prefill' | 'decode'
   /** How far a sample's `atNs` may be from when the source took the reading (ms): a CLI's output stamped on arrival. */
   readonly timeUncertaintyMs?: number
 }

@@ -106,7 +106,7 @@ export const RunSummarySchema = z
         joulesPerOutputTokenDecode: PhaseFigureSchema.optional().describe('decode energy per output token after each request\'s first: total and dynamic, with intervals'),
         phases: z
           .looseObject({
-            method: z.enum(['fit', 'time-share']),
+            method: z.enum(['fit', 'time-share', 'pools']),
             modelled: z.boolean(),
             reason: z.string().nullable(),
             meterId: z.string(),

@@ -30,9 +30,11 @@ after(async () => {
 
 type Phased = RunSummary & { efficiency: { joulesPerInputToken?: PhaseFigure; joulesPerOutputTokenDecode?: PhaseFigure; phases?: PhasesSection } }
 
-async function bench(name: string, input: number, output: number, extra: string[]): Promise<Phased> {
+const ONE_METER = '[{ kind: mock, periodMs: 40 }]'
+
+async function bench(name: string, input: number, output: number, extra: string[], meters = ONE_METER): Promise<Phased> {
   const cfg = join(dir, `${name}.yaml`)
-  writeFileSync(cfg, `meters: [{ kind: mock, periodMs: 40 }]\nboundary: device\n`)
+  writeFileSync(cfg, `meters: ${meters}\nboundary: device\n`)
   const before = mock.groundTruth().length
   const r = await runCli(
     ['bench', '-c', cfg, '--endpoint', mock.baseUrl, '--concurrency', '4', '--duration', '6', '--input-tokens', String(input), '--output-tokens', String(output), '--tokenizer', 'server', '--json', '--no-progress', '--store', join(dir, 'db.sqlite'), '--out', join(dir, 'out'), ...extra],
@@ -116,4 +118,21 @@ test('the report shows energy by phase, and --price-sheet the prices that recove
   const r = await runCli(['report', none.id, '--price-sheet', ...store], { cwd: dir })
   assert.equal(r.code, 2, r.stderr)
   assert.match(r.stderr, /^tokenwatt: this run has no complete cost model, so no price sheet\nhint: /)
+})
+
+test('disaggregated pools: meters labelled prefill and decode measure the phases directly, and add up', async () => {
+  const pools = '[{ kind: mock, id: prefill-workers, pool: prefill, periodMs: 40 }, { kind: mock, id: decode-workers, pool: decode, periodMs: 40 }]'
+  const s = await bench('pools', 300, 24, ['--idle-s', '1'], pools)
+  const t = truth.get('pools')
+  assert.ok(t)
+  const e = s.efficiency
+  assert.equal(e.phases?.method, 'pools')
+  assert.equal(e.phases.modelled, false)
+  for (const [f, expected, what] of [[e.joulesPerInputToken, t.inputJ, 'input'], [e.joulesPerOutputTokenDecode, t.decodeJ, 'decode']] as const) {
+    assert.ok(f?.dynamic != null)
+    assert.ok(Math.abs(f.dynamic - expected) / expected < 0.05, `${what}: ${f.dynamic} vs ${expected}`)
+  }
+  // the two pools are different equipment: the boundary's energy is their sum, not the better of two
+  const sum = (s.power?.meters ?? []).reduce((x, m) => x + (m.energyJ ?? 0), 0)
+  assert.ok(Math.abs((s.power?.energyJ as number) - sum) < 1e-6 * sum, `${s.power?.energyJ} vs ${sum}`)
 })

@@ -43,7 +43,8 @@ const METER_FACTORIES: MeterFactories = {
 export function createMeter(spec: MeterSpec, deps: MeterDeps, id?: string): PowerMeter {
   const factory = METER_FACTORIES[spec.kind] as (spec: MeterSpec, ctx: MeterContext) => PowerMeter
   const meter = factory(spec, { ...deps, id: id ?? spec.id ?? spec.kind })
-  return spec.node !== undefined || spec.rack !== undefined ? labelledMeter(meter, { ...(spec.node !== undefined ? { node: spec.node } : {}), ...(spec.rack !== undefined ? { rack: spec.rack } : {}) }) : meter
+  const labels = { ...(spec.node !== undefined ? { node: spec.node } : {}), ...(spec.rack !== undefined ? { rack: spec.rack } : {}), ...(spec.pool !== undefined ? { pool: spec.pool } : {}) }
+  return Object.keys(labels).length > 0 ? labelledMeter(meter, labels) : meter
 }
 
 /**

@@ -12,6 +12,7 @@ export const meterCommon = {
   group: z.string().min(1).optional().describe('Meters at the same boundary and in the same group measure the same equipment (the best one is used, the others cross-check it); meters in different groups add up (e.g. the A and B feeds of a server). Default: one group per boundary; at `device`, channels (GPU UUIDs) decide instead.'),
   node: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').optional().describe('Which node (server) this meter reads, for coverage checks (`coverage.expectNodes`) and per-node energy; default: the host the run (or shard) ran on, for meters read on the host itself.'),
   rack: z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').optional().describe('Which rack the metered equipment stands in (a label carried into the run).'),
+  pool: z.enum(['prefill', 'decode']).optional().describe('Disaggregated serving (NVIDIA Dynamo, llm-d, SGLang PD): this meter reads the prefill or the decode workers. Meters of different pools add up, and the run\'s energy by phase is then measured from them instead of fitted.'),
   component: z.string().min(1).optional().describe('This meter reads only part of its boundary (e.g. `cpu+dram`): it feeds the host-overhead model instead of standing for the whole boundary. RAPL at `node` is a component by default.'),
 }
 

@@ -4,7 +4,7 @@ import { faultsFor } from './fault-plan.js'
 import { GroundTruthLog, type GroundTruthChunkKind, type GroundTruthOutcome, type GroundTruthRecord } from './ground-truth.js'
 import type { MockConfig, MockFaultName } from './mock-config.js'
 import { countChatTokens, countTokens, messageText, outputTokenText, tokenIds, type MockMessage } from './mock-tokenizer.js'
-import { PowerTrace } from './power-trace.js'
+import { PowerTrace, type MockPowerReading } from './power-trace.js'
 import { MockServerMetrics } from './server-metrics.js'
 import { chatTokenIds, PrefixCache } from './prefix-cache.js'
 import { SimulatedDevice } from './simulated-device.js'
@@ -106,7 +106,10 @@ export class MockEngine {
     if (method === 'GET') {
       if (path === '/health') return sendJson(res, 200, { status: 'ok' })
       if (path === '/v1/models' || path === '/models') return sendJson(res, 200, this.modelList())
-      if (path === '/tokenwatt/power') return sendJson(res, 200, this.power.read())
+      if (path === '/tokenwatt/power') {
+        const pool = new URL(req.url ?? '/', 'http://x').searchParams.get('pool')
+        return sendJson(res, 200, pool === 'prefill' || pool === 'decode' ? poolReading(this.power.read(), pool, this.config.power) : this.power.read())
+      }
       if (path === '/metrics') {
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(this.serverMetrics.render())
         return
@@ -442,4 +445,15 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 
 function sendError(res: ServerResponse, status: number, message: string, type: string): void {
   sendJson(res, status, { error: { message, type, code: status } })
+}
+
+/**
+ * One pool of a disaggregated deployment (`GET /tokenwatt/power?pool=prefill|decode`): half the idle
+ * power, and the dynamic power and energy of its phase only, as the prefill and decode workers' own
+ * meters would read them. The two pools add up to the whole trace.
+ */
+function poolReading(r: MockPowerReading, pool: 'prefill' | 'decode', p: { readonly idleW: number; readonly perStreamW: number; readonly prefillW: number; readonly decodeW: number }): MockPowerReading {
+  const idleJ = r.energyJ - r.prefillEnergyJ - r.decodeEnergyJ
+  const dynW = pool === 'prefill' ? (p.perStreamW + p.prefillW) * r.prefillStreams : (p.perStreamW + p.decodeW) * r.decodeStreams
+  return { ...r, powerW: p.idleW / 2 + dynW, energyJ: idleJ / 2 + (pool === 'prefill' ? r.prefillEnergyJ : r.decodeEnergyJ) }
 }

@@ -48,7 +48,7 @@ export class MockPowerMeter implements PowerMeter {
   private url(): string | null {
     const base = this.spec.url ?? this.ctx.mockBaseUrl
     if (base === undefined) return null
-    return `${base.replace(/\/+$/, '').replace(/\/v1$/, '')}/tokenwatt/power`
+    return `${base.replace(/\/+$/, '').replace(/\/v1$/, '')}/tokenwatt/power${this.spec.pool !== undefined ? `?pool=${this.spec.pool}` : ''}`
   }
 
   private async read(): Promise<{ r: MockReading; atNs: number }> {

@@ -111,8 +111,8 @@ export function pool(meters: readonly MeterEnergy[], perChannel: boolean, defaul
   for (const m of meters) {
     if (m.energyJ === null) continue
     const estimated = m.info.estimated
-    // meters labelled with different nodes or racks read different equipment: never alternatives
-    const where = `${m.info.node ?? ''}|${m.info.rack ?? ''}`
+    // meters labelled with different nodes, racks or pools read different equipment: never alternatives
+    const where = `${m.info.node ?? ''}|${m.info.rack ?? ''}|${m.info.pool ?? ''}`
     if (perChannel && m.info.group === undefined) {
       for (const ch of m.channels) {
         if (ch.nested) continue

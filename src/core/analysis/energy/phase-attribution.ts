@@ -37,7 +37,7 @@ export interface PhaseFigure {
 }
 
 export interface PhasesSection {
-  readonly method: 'fit' | 'time-share'
+  readonly method: 'fit' | 'time-share' | 'pools'
   readonly modelled: boolean
   /** Why the fit was not used (method time-share), else null. */
   readonly reason: string | null
@@ -278,13 +278,124 @@ function percentile(xs: number[], q: number): number {
   return s[i] as number
 }
 
+interface PhaseCounts {
+  readonly inputTokens: number
+  readonly cachedTokens: number
+  readonly decodeTokens: number
+  readonly prefillRequestS: number
+  readonly decodeRequestS: number
+}
+
+/**
+ * What the window holds of each phase: prompt tokens prefilled (in proportion to each request's prefill
+ * time inside the window; cached ones apart), decode tokens (chunks after each request's first, by
+ * arrival), and request-seconds in each phase.
+ */
+function phaseCounts(records: readonly RequestRecord[], win: { readonly startNs: number; readonly endNs: number }): PhaseCounts {
+  let inputTokens = 0
+  let cachedTokens = 0
+  let decodeTokens = 0
+  let prefillRequestS = 0
+  let decodeRequestS = 0
+  const inside = (s: number, e: number): number => Math.max(0, Math.min(e, win.endNs) - Math.max(s, win.startNs)) / 1e9
+  for (const r of records) {
+    if (r.phase !== 'measure') continue
+    const first = r.chunkAtNs[0]
+    const end = r.lastByteAtNs ?? first ?? r.sentAtNs
+    const prefillEnd = first ?? end
+    prefillRequestS += inside(r.sentAtNs, prefillEnd)
+    if (first !== undefined) decodeRequestS += inside(first, end)
+    const len = prefillEnd - r.sentAtNs
+    const share = len > 0 ? (inside(r.sentAtNs, prefillEnd) * 1e9) / len : r.sentAtNs >= win.startNs && r.sentAtNs <= win.endNs ? 1 : 0
+    if (r.inputTokens !== null) {
+      const cached = Math.min(r.inputTokens, r.cachedInputTokens ?? 0)
+      inputTokens += (r.inputTokens - cached) * share
+      cachedTokens += cached * share
+    }
+    const tokens = effectiveChunkTokens(r)
+    for (let i = 1; i < r.chunkAtNs.length; i++) {
+      const t = r.chunkAtNs[i] as number
+      if (t >= win.startNs && t <= win.endNs) decodeTokens += tokens[i] ?? 1
+    }
+  }
+  return { inputTokens, cachedTokens, decodeTokens, prefillRequestS, decodeRequestS }
+}
+
+/**
+ * Disaggregated serving: meters labelled `pool: prefill` and `pool: decode` read each phase's workers,
+ * so the phases are measured, not fitted: each pool's window energy (above its own idle where an idle
+ * window was measured), scaled to the boundary like the fit's figures, with the meters' intervals.
+ */
+function measuredPools(input: PhaseAttributionInput, counts: PhaseCounts): PhaseAttribution | null {
+  const windowS = (input.window.endNs - input.window.startNs) / 1e9
+  const pool = (name: 'prefill' | 'decode'): { energyJ: number; idleJ: number | null; low: number; high: number; ids: string[] } | null => {
+    const ids = new Set(input.meters.filter((m) => m.pool === name).map((m) => m.id))
+    const ms = input.meterSummaries.filter((m) => ids.has(m.id) && m.energyJ !== null)
+    if (ms.length === 0) return null
+    const idle = ms.every((m) => m.idleW !== null) ? ms.reduce((t, m) => t + (m.idleW as number) * windowS, 0) : null
+    const e = ms.reduce((t, m) => t + (m.energyJ as number), 0)
+    return { energyJ: e, idleJ: idle, low: ms.reduce((t, m) => t + (m.energyInterval?.low ?? (m.energyJ as number)), 0), high: ms.reduce((t, m) => t + (m.energyInterval?.high ?? (m.energyJ as number)), 0), ids: ms.map((m) => m.id) }
+  }
+  const pre = pool('prefill')
+  const dec = pool('decode')
+  if (pre === null || dec === null) return null
+  const metered = pre.energyJ + dec.energyJ
+  const scale = metered > 0 ? input.boundaryEnergyJ / metered : 1
+  const c = counts
+  const fig = (p: NonNullable<typeof pre>, tokens: number): PhaseFigure => {
+    const dyn = p.idleJ !== null ? Math.max(0, p.energyJ - p.idleJ) : null
+    const dynLow = p.idleJ !== null ? Math.max(0, p.low - p.idleJ) : null
+    const dynHigh = p.idleJ !== null ? Math.max(0, p.high - p.idleJ) : null
+    return {
+      total: tokens > 0 ? (p.energyJ * scale) / tokens : null,
+      dynamic: dyn !== null && tokens > 0 ? (dyn * scale) / tokens : null,
+      totalInterval: tokens > 0 ? { low: (p.low * scale) / tokens, high: (p.high * scale) / tokens } : null,
+      dynamicInterval: dynLow !== null && dynHigh !== null && tokens > 0 ? { low: (dynLow * scale) / tokens, high: (dynHigh * scale) / tokens } : null,
+    }
+  }
+  const idleW = pre.idleJ !== null && dec.idleJ !== null ? (pre.idleJ + dec.idleJ) / windowS : 0
+  const preDyn = pre.idleJ !== null ? Math.max(0, pre.energyJ - pre.idleJ) : pre.energyJ
+  const decDyn = dec.idleJ !== null ? Math.max(0, dec.energyJ - dec.idleJ) : dec.energyJ
+  const timeTotal = c.prefillRequestS + c.decodeRequestS
+  return {
+    joulesPerInputToken: fig(pre, c.inputTokens),
+    joulesPerOutputTokenDecode: fig(dec, c.decodeTokens),
+    phases: {
+      method: 'pools',
+      modelled: false,
+      reason: null,
+      meterId: [...pre.ids, ...dec.ids].join('+'),
+      boundary: input.boundary,
+      bins: 0,
+      idleW,
+      idleSource: pre.idleJ !== null && dec.idleJ !== null ? 'idle window' : 'fit',
+      prefillWPerRequest: c.prefillRequestS > 0 ? preDyn / c.prefillRequestS : 0,
+      decodeWPerRequest: c.decodeRequestS > 0 ? decDyn / c.decodeRequestS : 0,
+      r2: null,
+      prefillRequestS: c.prefillRequestS,
+      decodeRequestS: c.decodeRequestS,
+      prefillEnergyJ: { total: pre.energyJ * scale, dynamic: preDyn * scale },
+      decodeEnergyJ: { total: dec.energyJ * scale, dynamic: decDyn * scale },
+      prefillEnergyShare: metered > 0 ? pre.energyJ / metered : 0,
+      prefillTimeShare: timeTotal > 0 ? c.prefillRequestS / timeTotal : 0,
+      inputTokens: c.inputTokens,
+      cachedInputTokens: c.cachedTokens,
+      decodeTokens: c.decodeTokens,
+      joulesPerPromptTokenWithCache: c.inputTokens + c.cachedTokens > 0 ? (pre.energyJ * scale) / (c.inputTokens + c.cachedTokens) : null,
+    },
+    warnings: [],
+  }
+}
+
 /**
  * Phase attribution of one window (see the file header). Null when there is nothing to attribute: no
  * meter with enough readings in the window, or no request activity in it.
  */
 export function attributePhases(input: PhaseAttributionInput): PhaseAttribution | null {
   const win = input.window
-  const measuredIds = new Set(input.meters.filter((m) => !m.estimated).map((m) => m.id))
+  const pooled = measuredPools(input, phaseCounts(input.records, win))
+  if (pooled !== null) return pooled
+  const measuredIds = new Set(input.meters.filter((m) => !m.estimated && m.pool === undefined).map((m) => m.id))
   const spans = powerSpans(onSourceTime(input.samples, input.meterSummaries, input.epochWallMs), measuredIds.size > 0 ? measuredIds : new Set(input.meters.map((m) => m.id)), win)
   if (spans === null) return null
   const n = spans.powerW.length
@@ -302,41 +413,9 @@ export function attributePhases(input: PhaseAttributionInput): PhaseAttribution 
     }
     return { a: pre.map((x, k) => x / (spanS[k] as number)), b: dec.map((x, k) => x / (spanS[k] as number)) }
   }
-  let inputTokens = 0
-  let cachedTokens = 0
-  let decodeTokens = 0
-  for (const r of input.records) {
-    if (r.phase !== 'measure') continue
-    const first = r.chunkAtNs[0]
-    const end = r.lastByteAtNs ?? first ?? r.sentAtNs
-    const prefillEnd = first ?? end
-    // prompt tokens count in the window in proportion to the prefill time inside it
-    const len = prefillEnd - r.sentAtNs
-    const share = len > 0 ? Math.max(0, Math.min(prefillEnd, win.endNs) - Math.max(r.sentAtNs, win.startNs)) / len : r.sentAtNs >= win.startNs && r.sentAtNs <= win.endNs ? 1 : 0
-    if (r.inputTokens !== null) {
-      const cached = Math.min(r.inputTokens, r.cachedInputTokens ?? 0)
-      inputTokens += (r.inputTokens - cached) * share
-      cachedTokens += cached * share
-    }
-    const tokens = effectiveChunkTokens(r)
-    for (let i = 1; i < r.chunkAtNs.length; i++) {
-      const t = r.chunkAtNs[i] as number
-      if (t >= win.startNs && t <= win.endNs) decodeTokens += tokens[i] ?? 1
-    }
-  }
+  const { inputTokens, cachedTokens, decodeTokens, prefillRequestS, decodeRequestS } = phaseCounts(input.records, win)
   // mean requests in each phase per span
   const { a, b } = activity(0)
-  // request-seconds over the whole window (the spans may stop short of its edges)
-  const whole = (s: number, e: number): number => Math.max(0, Math.min(e, win.endNs) - Math.max(s, win.startNs)) / 1e9
-  let prefillRequestS = 0
-  let decodeRequestS = 0
-  for (const r of input.records) {
-    if (r.phase !== 'measure') continue
-    const first = r.chunkAtNs[0]
-    const end = r.lastByteAtNs ?? first ?? r.sentAtNs
-    prefillRequestS += whole(r.sentAtNs, first ?? end)
-    if (first !== undefined) decodeRequestS += whole(first, end)
-  }
   if (prefillRequestS + decodeRequestS <= 0) return null
 
   const meter = input.meterSummaries.find((m) => m.id === spans.meterId)
