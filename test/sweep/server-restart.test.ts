@@ -29,9 +29,12 @@ test('server restart knob: llama-server --parallel {parallel} restarted per poin
   const log = readFileSync(join(dir, 'out', s.id, 'server.log'), 'utf8')
   assert.match(log, /tokenwatt sweep: exec .*--parallel 1 /)
   assert.match(log, /tokenwatt sweep: exec .*--parallel 2 /)
-  // two slots serve two users at once: more throughput than one
-  const tps = s.points.map((p) => p.repeats[0]?.outputTokensPerS ?? 0)
-  assert.ok((tps[1] ?? 0) > (tps[0] ?? 0), `tok/s ${tps.join(' vs ')}`)
+  // each restart really ran with its slot count: llama-server says so as it loads the model
+  // (`load_model: initializing, n_slots = N`). Throughput is not compared: 4 requests on a loaded
+  // 2-core machine do not order the two points reliably.
+  assert.match(log, /n_slots = 1\b/)
+  assert.match(log, /n_slots = 2\b/)
+  for (const p of s.points) assert.ok((p.repeats[0]?.outputTokensPerS ?? 0) > 0, p.key)
   // the server is gone once the sweep ends
   await assert.rejects(fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) }))
 })
