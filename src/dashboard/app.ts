@@ -1,5 +1,8 @@
 import { timingSafeEqual } from 'node:crypto'
-import { Hono } from 'hono'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Hono, type Context } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { compareRuns } from '../core/compare/compare-runs.js'
 import { ConfigError, NotFoundError } from '../core/errors.js'
@@ -34,6 +37,9 @@ export interface DashboardRun extends StoredRunRow {
 export function runKind(row: StoredRunRow): string {
   return row.labels.kind ?? 'bench'
 }
+
+/** dist/dashboard-ui of the package: two levels up from src/dashboard or dist/dashboard alike. */
+export const UI_DIR = fileURLToPath(new URL('../../dist/dashboard-ui/', import.meta.url))
 
 const LOOPBACK_HOST = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/i
 
@@ -98,6 +104,17 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
       await stream.writeSSE({ event: 'end', data: '{}' })
     })
   })
+  // The browser UI, bundled at build time (scripts/build-dashboard.mjs) and served from the package.
+  const asset = (name: string, type: string) => (c: Context) => {
+    const path = join(UI_DIR, name)
+    if (!existsSync(path)) return c.text('the dashboard UI is not built: run `npm run build` in the tokenwatt checkout (the API under /api works without it)', 503)
+    c.header('Content-Type', type)
+    return c.body(readFileSync(path))
+  }
+  app.get('/', asset('index.html', 'text/html; charset=utf-8'))
+  app.get('/index.html', asset('index.html', 'text/html; charset=utf-8'))
+  app.get('/assets/app.js', asset('app.js', 'text/javascript; charset=utf-8'))
+  app.get('/assets/app.css', asset('app.css', 'text/css; charset=utf-8'))
   app.onError((e, c) => c.json({ error: e.message }, e instanceof NotFoundError ? 404 : e instanceof ConfigError ? 400 : 500))
   return app
 }

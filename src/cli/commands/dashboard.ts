@@ -17,7 +17,7 @@ export function registerDashboard(program: Command, ctx: CliContext): void {
       try {
         const server = await startDashboard({ store, host: opts.host, port: opts.port })
         ctx.host.stderr.write(`dashboard: ${server.url} (store ${path}); Ctrl-C to stop\n`)
-        if (server.token) ctx.host.stderr.write(`token: ${server.token} (send as Authorization: Bearer TOKEN)\n`)
+        if (server.token) ctx.host.stderr.write(`token: ${server.token} (open ${server.url}#token=${server.token} in a browser; API clients send Authorization: Bearer TOKEN)\n`)
         await new Promise<void>((resolve) => (ctx.host.signal.aborted ? resolve() : ctx.host.signal.addEventListener('abort', () => resolve(), { once: true })))
         await server.close()
       } finally {
