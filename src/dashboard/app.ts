@@ -9,7 +9,7 @@ import { ConfigError, NotFoundError } from '../core/errors.js'
 import { loadStoredRun } from '../cli/stored-run.js'
 import type { MeterInfo } from '../core/ports.js'
 import type { ResultsStore, StoredRunRow } from '../core/store.js'
-import { liveSnapshot, type LiveSnapshot } from './live-snapshot.js'
+import { liveSnapshot, monitorLiveSnapshot, type LiveSnapshot } from './live-snapshot.js'
 
 /**
  * The dashboard's HTTP API over the results store (hono 4). Read-only. Every response carries a CSP
@@ -81,6 +81,7 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
     const id = options.store.resolveRunId(idOrPrefix)
     const row = options.store.listRuns().find((r) => r.id === id)
     const meters = options.store.getManifest(id).meters as MeterInfo[]
+    if (row && runKind(row) === 'monitor') return monitorLiveSnapshot(id, row.status, options.store.getMonitorTicks(id), options.store.getPowerSamples(id), meters)
     return liveSnapshot(id, row?.status ?? 'unknown', options.store.getRequests(id), options.store.getPowerSamples(id), meters)
   }
   // Two (or more) finished runs side by side at one SLO: the same comparison as `tokenwatt compare --format json`.

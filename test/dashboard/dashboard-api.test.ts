@@ -44,3 +44,20 @@ test('bound beyond loopback: /api needs the bearer token', async () => {
   assert.equal(ok.status, 200)
   assert.equal(((await ok.json()) as { manifest: { id: string } }).manifest.id, 'run-bench')
 })
+
+test('a monitor session\'s live snapshot counts the servers\' tokens from its scrape rounds, with power and J/token over the same span', async () => {
+  const meter = { id: 'gpu', kind: 'mock', boundary: 'device', hasCounter: true, periodMs: 1000, averagingWindowMs: 0, accuracyRel: 0, accuracyW: 0, estimated: false, description: 'test' } as const
+  store.createRun({ id: 'run-monitor-live', startedAt: '2026-12-06T10:00:00.000Z', epochWallMs: 0, toolVersion: 't', config: {}, meters: [meter], target: { endpoint: 'http://127.0.0.1:3/metrics', api: 'chat', model: 'm', server: 'vllm' }, labels: { kind: 'monitor' } })
+  const none = { ttft: new Map<number, number>(), itl: new Map<number, number>(), e2e: new Map<number, number>() }
+  // four rounds a second apart; each after the first adds 100 output tokens (the first is the baseline)
+  store.appendMonitorTicks('run-monitor-live', [0, 1, 2, 3].map((s) => ({ atNs: s * 1e9, outputTokens: s === 0 ? 0 : 100, inputTokens: 0, running: 1, histograms: none, targetsUp: 1, targetsDown: 0, resets: 0 })))
+  // a 100 W energy counter read every 0.5 s
+  store.appendPowerSamples('run-monitor-live', Array.from({ length: 7 }, (_, i) => ({ meterId: 'gpu', channel: 'g0', atNs: i * 0.5e9, sourceTimeMs: null, powerW: 100, energyJ: i * 50 })))
+  const app = createDashboardApp({ store, token: null })
+  const snap = (await (await app.request('http://127.0.0.1/api/runs/run-monitor-live/live')).json()) as { source: string; outputTokens: number; outputTokensPerSLast10s: number; meters: { avgW: number; joulesPerOutputToken: number }[] }
+  assert.equal(snap.source, 'server-counters')
+  assert.equal(snap.outputTokens, 300)
+  assert.equal(snap.outputTokensPerSLast10s, 100)
+  assert.ok(Math.abs((snap.meters[0]?.avgW ?? 0) - 100) < 1e-9)
+  assert.ok(Math.abs((snap.meters[0]?.joulesPerOutputToken ?? 0) - 1) < 1e-9, JSON.stringify(snap.meters))
+})

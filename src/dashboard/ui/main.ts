@@ -33,6 +33,7 @@ interface Snapshot {
   readonly ttftMsP50: number | null
   readonly e2eMsP50: number | null
   readonly meters: readonly { readonly id: string; readonly boundary: string; readonly avgW: number | null; readonly energyJ: number | null; readonly joulesPerOutputToken: number | null }[]
+  readonly source?: 'requests' | 'server-counters'
 }
 
 interface Summary {
@@ -133,8 +134,9 @@ function Run(p: { id: string }) {
     <h2>Run <span data-testid="run-id">${p.id}</span> <span class=${`status ${snap?.status ?? s?.status ?? ''}`} data-testid="status">${snap?.status ?? s?.status ?? '…'}</span></h2>
     ${live || !s
       ? html`<div class="figures live">
-          ${h(Figure, { label: 'requests done', value: count(snap?.requestsDone), testid: 'live-requests' })}
-          ${h(Figure, { label: 'failed', value: count(snap?.requestsFailed), testid: 'live-failed' })}
+          ${snap?.source === 'server-counters'
+            ? h(Figure, { label: 'tokens from', value: 'server counters', testid: 'live-source' })
+            : html`${h(Figure, { label: 'requests done', value: count(snap?.requestsDone), testid: 'live-requests' })}${h(Figure, { label: 'failed', value: count(snap?.requestsFailed), testid: 'live-failed' })}`}
           ${h(Figure, { label: 'output tokens', value: count(snap?.outputTokens), testid: 'live-output-tokens' })}
           ${h(Figure, { label: 'output tok/s (last 10 s)', value: num(snap?.outputTokensPerSLast10s), testid: 'live-tps' })}
           ${h(Figure, { label: 'TTFT p50', value: num(snap?.ttftMsP50), unit: 'ms', testid: 'live-ttft' })}
