@@ -4,9 +4,19 @@
  * `unavailable`), never 0.
  */
 import { ExitCode, TokenwattError } from '../errors.js'
+import type { MeterInfo } from '../ports.js'
+import type { PowerSample, RequestRecord } from '../records.js'
+import type { Stats } from '../summary.js'
 
-export const IMPORT_FORMATS = ['vllm', 'aiperf'] as const
+export const IMPORT_FORMATS = ['vllm', 'aiperf', 'genai-perf', 'guidellm', 'inferencex'] as const
 export type ImportFormat = (typeof IMPORT_FORMATS)[number]
+
+/** Power the tool measured itself over the run (InferenceX's GPU energy), as one meter's samples. */
+export interface ImportedPower {
+  readonly info: MeterInfo
+  /** Times in ns from the run's start, like every other sample. */
+  readonly samples: readonly PowerSample[]
+}
 
 export interface ImportedRun {
   readonly format: ImportFormat
@@ -24,8 +34,23 @@ export interface ImportedRun {
   readonly samples: { readonly ttftMs: readonly number[]; readonly tpotMs: readonly number[]; readonly itlMs: readonly number[]; readonly e2eMs: readonly number[]; readonly inputTokens: readonly number[]; readonly outputTokens: readonly number[] }
   /** Summary figures the tool wrote, used when there are no per-request samples. */
   readonly means: { readonly ttftMs: number | null; readonly tpotMs: number | null; readonly itlMs: number | null; readonly e2eMs: number | null }
+  /** The tool's own distribution figures (mean and percentiles), for summary-only files. */
+  readonly toolStats?: Partial<Record<'ttftMs' | 'tpotMs' | 'itlMs' | 'e2eMs', Stats>>
   readonly unavailable: readonly string[]
   readonly warnings: readonly string[]
+  /**
+   * Per-request records on the run's timeline (ns from its start), in the shape bench stores, where
+   * the file has per-request timestamps; empty otherwise.
+   */
+  readonly records: readonly RequestRecord[]
+  /** Where the token counts came from: the server's usage (or the tool's tokenizer) or one per chunk. */
+  readonly tokenSource: 'server-usage' | 'client-count'
+  /** False when the file carries no wall-clock time (startWallMs is then a placeholder). */
+  readonly spanKnown: boolean
+  /** Power the tool itself measured over the span, used as a measured meter; null when none. */
+  readonly power: ImportedPower | null
+  /** Which benchmark of a multi-benchmark file this is (GuideLLM sweeps, GenAI-Perf experiments). */
+  readonly benchmark: string | null
 }
 
 /** A result file that is not in the shape its tool writes. The message names the line and field. */
