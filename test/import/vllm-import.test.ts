@@ -82,7 +82,13 @@ test('a vLLM detailed result with a power log: tokens/J and $/Mtok as worked by 
   assert.equal(r.code, 0, r.stderr)
   const s = JSON.parse(r.stdout) as RunSummary
   assert.equal(s.kind, 'imported')
-  assert.deepEqual(s.provenance, { tool: 'vllm bench serve', version: 'vllm bench serve (vLLM 0.9–0.12)', format: 'vllm', file: 'result.json' })
+  assert.deepEqual(s.provenance, {
+    tool: 'vllm bench serve',
+    version: 'vllm bench serve (vLLM 0.9–0.12)',
+    format: 'vllm',
+    file: 'result.json',
+    unavailable: ['per-request send times (vLLM keeps per-request latencies, not timestamps), so no per-request records are stored'],
+  })
   assert.equal(s.startedAt, new Date(startMs).toISOString())
   // 500 W over the 10-s span = 5000 J; 2000 output tokens → 0.4 tok/J, 2.5 J/token.
   assert.ok(Math.abs((s.power?.energyJ ?? 0) - 5000) < 1e-6, String(s.power?.energyJ))
