@@ -105,6 +105,8 @@ test('GuideLLM 0.2–0.3 requests (start_time, first_token_time, …) read the s
   writeFileSync(join(dir, 'bad.json'), bad)
   const b = await runCli(['import', 'guidellm', 'bad.json', ...store], { cwd: dir })
   assert.equal(b.code, ExitCode.Usage)
-  assert.match(b.stderr, /bad\.json:\d+: benchmarks\[0\]\.requests\.successful\[0\]\.type_: unknown request type "generative_embeddings_response"/)
+  // the line of the offending value itself, found in the text by hand
+  const line = bad.split('\n').findIndex((l) => l.includes('generative_embeddings_response')) + 1
+  assert.ok(b.stderr.includes(`bad.json:${line}: benchmarks[0].requests.successful[0].type_: unknown request type "generative_embeddings_response"`), b.stderr)
   assert.match(b.stderr, /supported: GuideLLM 0\.2–0\.3/)
 })

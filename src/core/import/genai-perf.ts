@@ -12,7 +12,7 @@
  * token unless the server sent `usage` (the run says which).
  */
 import { firstLastChunks, importedRecord, samplesFromRecords } from './imported-records.js'
-import { ImportFormatError, lineOfKey, parseJsonText, type ImportedRun } from './imported-run.js'
+import { ImportFormatError, located, parseJsonText, type ImportedRun } from './imported-run.js'
 import type { RequestRecord } from '../records.js'
 
 export const GENAI_PERF_SUPPORTED = ['GenAI-Perf profile_export.json (Perf Analyzer 2.x experiments/requests, Triton 24.x–25.x)'] as const
@@ -73,10 +73,7 @@ function modelOf(req: Record<string, unknown>): string | null {
 
 export function parseGenaiPerfExport(text: string, fileName = 'profile_export.json'): ImportedRun[] {
   const doc = parseJsonText(text, fileName)
-  const at = (key: string): string => {
-    const l = lineOfKey(text, key)
-    return l === null ? `${fileName}: ${key}` : `${fileName}:${l}: ${key}`
-  }
+  const at = (...path: (string | number)[]): string => located(text, fileName, path)
   const hint = `supported: ${GENAI_PERF_SUPPORTED.join(', ')}`
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ImportFormatError(`${fileName}: expected one JSON object with "experiments"`, { hint })
   const o = doc as Record<string, unknown>
@@ -88,8 +85,7 @@ export function parseGenaiPerfExport(text: string, fileName = 'profile_export.js
   const runs: ImportedRun[] = []
   o.experiments.forEach((exp, ei) => {
     const e = exp as { experiment?: { mode?: unknown; value?: unknown }; requests?: unknown }
-    const where = `${at('experiments')}[${ei}]`
-    if (!Array.isArray(e.requests)) throw new ImportFormatError(`${where}.requests: expected a list of requests`, { hint })
+    if (!Array.isArray(e.requests)) throw new ImportFormatError(`${at('experiments', ei, 'requests')}: expected a list of requests`, { hint })
     const mode = typeof e.experiment?.mode === 'string' ? e.experiment.mode : 'unknown'
     const value = typeof e.experiment?.value === 'number' ? e.experiment.value : null
     let first = Infinity
@@ -99,10 +95,9 @@ export function parseGenaiPerfExport(text: string, fileName = 'profile_export.js
     let countedSeen = false
     const parsed = e.requests.map((rq, ri) => {
       const r = rq as Record<string, unknown>
-      const w = `${where}.requests[${ri}]`
-      if (typeof r.timestamp !== 'number') throw new ImportFormatError(`${w}.timestamp: expected epoch ns, got ${JSON.stringify(r.timestamp)}`, { hint })
+      if (typeof r.timestamp !== 'number') throw new ImportFormatError(`${at('experiments', ei, 'requests', ri, 'timestamp')}: expected epoch ns, got ${JSON.stringify(r.timestamp)}`, { hint })
       if (!Array.isArray(r.response_timestamps) || r.response_timestamps.some((t) => typeof t !== 'number')) {
-        throw new ImportFormatError(`${w}.response_timestamps: expected a list of epoch ns`, { hint })
+        throw new ImportFormatError(`${at('experiments', ei, 'requests', ri, 'response_timestamps')}: expected a list of epoch ns`, { hint })
       }
       const ts = r.response_timestamps as number[]
       const outs = Array.isArray(r.response_outputs) ? r.response_outputs : []

@@ -15,7 +15,7 @@
  */
 import type { RequestRecord } from '../records.js'
 import { firstLastChunks, importedRecord, samplesFromRecords } from './imported-records.js'
-import { ImportFormatError, lineOfKey, parseJsonText, type ImportedRun } from './imported-run.js'
+import { ImportFormatError, located, parseJsonText, type ImportedRun } from './imported-run.js'
 
 export const GUIDELLM_SUPPORTED = ['GuideLLM 0.2–0.3 benchmarks.json (generative_text_response requests)', 'GuideLLM 0.4+ benchmarks.json (generative_request_stats requests)'] as const
 
@@ -51,36 +51,33 @@ function timingOf(r: Record<string, unknown>): Timing {
 export function parseGuidellmReport(text: string, fileName = 'benchmarks.json'): ImportedRun[] {
   const doc = parseJsonText(text, fileName)
   const hint = `supported: ${GUIDELLM_SUPPORTED.join(', ')}`
-  const at = (key: string): string => {
-    const l = lineOfKey(text, key)
-    return l === null ? `${fileName}: ${key}` : `${fileName}:${l}: ${key}`
-  }
+  const at = (...path: (string | number)[]): string => located(text, fileName, path)
   if (doc === null || typeof doc !== 'object' || !Array.isArray((doc as { benchmarks?: unknown }).benchmarks)) {
     throw new ImportFormatError(`${at('benchmarks')}: missing (not a GuideLLM benchmarks.json report)`, { hint })
   }
   const benchmarks = (doc as { benchmarks: unknown[] }).benchmarks
   if (benchmarks.length === 0) throw new ImportFormatError(`${at('benchmarks')}: the report has no benchmarks`, { hint })
   return benchmarks.map((b, bi) => {
-    const where = `${at('benchmarks')}[${bi}]`
+    const where = (...rest: (string | number)[]): string => at('benchmarks', bi, ...rest)
     const bench = b as Record<string, unknown>
     if (bench.type_ !== undefined && bench.type_ !== 'generative_benchmark') {
-      throw new ImportFormatError(`${where}.type_: unknown benchmark type ${JSON.stringify(bench.type_)}`, { hint })
+      throw new ImportFormatError(`${where('type_')}: unknown benchmark type ${JSON.stringify(bench.type_)}`, { hint })
     }
     const sched = bench.scheduler_metrics as Record<string, unknown> | undefined
     const startS = num(bench.start_time) ?? num(sched?.measure_start_time)
     const endS = num(bench.end_time) ?? num(sched?.measure_end_time)
-    if (startS === null) throw new ImportFormatError(`${where}.start_time: expected Unix seconds, got ${JSON.stringify(bench.start_time)}`, { hint })
-    if (endS === null || endS <= startS) throw new ImportFormatError(`${where}.end_time: expected Unix seconds after start_time, got ${JSON.stringify(bench.end_time)}`, { hint })
+    if (startS === null) throw new ImportFormatError(`${where('start_time')}: expected Unix seconds, got ${JSON.stringify(bench.start_time)}`, { hint })
+    if (endS === null || endS <= startS) throw new ImportFormatError(`${where('end_time')}: expected Unix seconds after start_time, got ${JSON.stringify(bench.end_time)}`, { hint })
     const reqs = bench.requests as Record<string, unknown> | undefined
-    if (reqs === undefined || typeof reqs !== 'object') throw new ImportFormatError(`${where}.requests: missing`, { hint })
+    if (reqs === undefined || typeof reqs !== 'object') throw new ImportFormatError(`${where('requests')}: missing`, { hint })
     const list = (status: 'successful' | 'incomplete' | 'errored'): Record<string, unknown>[] => {
       const l = reqs[status]
       if (l === undefined || l === null) return []
-      if (!Array.isArray(l)) throw new ImportFormatError(`${where}.requests.${status}: expected a list`, { hint })
+      if (!Array.isArray(l)) throw new ImportFormatError(`${where('requests', status)}: expected a list`, { hint })
       l.forEach((r, i) => {
         const type = (r as { type_?: unknown }).type_
         if (type !== undefined && !(REQUEST_TYPES as readonly unknown[]).includes(type)) {
-          throw new ImportFormatError(`${where}.requests.${status}[${i}].type_: unknown request type ${JSON.stringify(type)}`, { hint })
+          throw new ImportFormatError(`${where('requests', status, i, 'type_')}: unknown request type ${JSON.stringify(type)}`, { hint })
         }
       })
       return l as Record<string, unknown>[]
@@ -91,8 +88,8 @@ export function parseGuidellmReport(text: string, fileName = 'benchmarks.json'):
     for (const status of ['successful', 'incomplete', 'errored'] as const) {
       list(status).forEach((r, i) => {
         const t = timingOf(r)
-        if (t.startS === null) throw new ImportFormatError(`${where}.requests.${status}[${i}]: no request start time (info.timings.request_start or start_time)`, { hint })
-        if (status === 'successful' && t.output === null) throw new ImportFormatError(`${where}.requests.${status}[${i}].output_tokens: missing`, { hint })
+        if (t.startS === null) throw new ImportFormatError(`${where('requests', status, i)}: no request start time (info.timings.request_start or start_time)`, { hint })
+        if (status === 'successful' && t.output === null) throw new ImportFormatError(`${where('requests', status, i, 'output_tokens')}: missing`, { hint })
         rows.push({ sentAtNs: toNs(t.startS) as number, t, status })
       })
     }
@@ -124,7 +121,7 @@ export function parseGuidellmReport(text: string, fileName = 'benchmarks.json'):
     const warnings: string[] = []
     if (ok.length < successful) {
       warnings.push(`GuideLLM kept ${ok.length} of ${successful} successful requests (sampled): latency percentiles are over the sample, token totals from its metrics`)
-      if (num(metrics?.output_token_count?.successful?.total_sum) === null) throw new ImportFormatError(`${where}.metrics.output_token_count.successful.total_sum: missing, and the request list is a sample`, { hint: 'tokens/J needs the total output tokens of the benchmark' })
+      if (num(metrics?.output_token_count?.successful?.total_sum) === null) throw new ImportFormatError(`${where('metrics', 'output_token_count', 'successful', 'total_sum')}: missing, and the request list is a sample`, { hint: 'tokens/J needs the total output tokens of the benchmark' })
     }
     const args = (doc as { args?: { model?: unknown; target?: unknown } }).args
     const model = typeof args?.model === 'string' ? args.model : 'unknown'

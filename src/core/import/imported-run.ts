@@ -75,3 +75,65 @@ export function lineOfKey(text: string, key: string): number | null {
   const i = text.indexOf(`"${key}"`)
   return i < 0 ? null : text.slice(0, i).split('\n').length
 }
+
+/**
+ * 1-based line where the value at `path` (keys and indices, e.g. `['benchmarks', 1, 'requests']`)
+ * starts in the JSON text, for error messages; null when the path is not in the text. One pass over
+ * the text tracking the path of each value as it starts.
+ */
+export function lineOfPath(text: string, path: readonly (string | number)[]): number | null {
+  interface Frame {
+    readonly kind: 'obj' | 'arr'
+    readonly path: readonly (string | number)[]
+    key: string | number
+  }
+  const stack: Frame[] = []
+  let line = 1
+  const same = (p: readonly (string | number)[]): boolean => p.length === path.length && p.every((k, i) => k === path[i])
+  /** The path of the value that starts now (an array moves on to its next index). */
+  const startValue = (): (string | number)[] => {
+    const top = stack[stack.length - 1]
+    if (top === undefined) return []
+    if (top.kind === 'arr') top.key = (top.key as number) + 1
+    return [...top.path, top.key]
+  }
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string
+    if (c === '\n') line++
+    else if (c === '"') {
+      let j = i + 1
+      let str = ''
+      while (j < text.length && text[j] !== '"') {
+        if (text[j] === '\\') {
+          str += text[j + 1] ?? ''
+          j += 2
+        } else str += text[j++] as string
+      }
+      let k = j + 1
+      while (k < text.length && /\s/.test(text[k] as string)) k++
+      const top = stack[stack.length - 1]
+      if (top?.kind === 'obj' && text[k] === ':') top.key = str
+      else if (same(startValue())) return line
+      i = j
+    } else if (c === '{' || c === '[') {
+      const p = startValue()
+      if (same(p)) return line
+      stack.push({ kind: c === '{' ? 'obj' : 'arr', path: p, key: c === '{' ? '' : -1 })
+    } else if (c === '}' || c === ']') stack.pop()
+    else if (/[-0-9tfn]/.test(c)) {
+      if (same(startValue())) return line
+      while (i + 1 < text.length && /[-+.0-9eEa-z]/.test(text[i + 1] as string)) i++
+    }
+  }
+  return null
+}
+
+/** `file:line: a.b[2].c` for the value at `path` (the line of its nearest ancestor when it is absent). */
+export function located(text: string, fileName: string, path: readonly (string | number)[]): string {
+  const name = path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('')
+  for (let n = path.length; n >= 0; n--) {
+    const line = lineOfPath(text, path.slice(0, n))
+    if (line !== null) return `${fileName}:${line}: ${name}`
+  }
+  return `${fileName}: ${name}`
+}
