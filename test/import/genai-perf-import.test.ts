@@ -104,7 +104,7 @@ test('a GenAI-Perf file without experiments is refused with the supported versio
   const store = ['--store', join(dir, 'runs.db')]
   const r = await runCli(['import', 'genai-perf', 'other.json', ...store], { cwd: dir })
   assert.equal(r.code, ExitCode.Usage)
-  assert.match(r.stderr, /other\.json: experiments: missing/)
+  assert.match(r.stderr, /other\.json:1: experiments: missing/)
   assert.match(r.stderr, /supported: GenAI-Perf profile_export\.json/)
   const bad = profileExport()
   ;((bad.experiments as { requests: Record<string, unknown>[] }[])[0]?.requests[2] as Record<string, unknown>).timestamp = 'soon'

@@ -25,7 +25,8 @@ before(async () => {
   exporter = await startFakeExporter(constant, origin, 7e9)
   prom = await startPrometheus(BINARY, exporter.port)
   upMs = wallMs()
-  await new Promise((r) => setTimeout(r, 3500))
+  // until Prometheus has scraped well past the spans the tests read (the machine may be loaded)
+  while (exporter.scrapes.filter((x) => x.wallMs > upMs + 3000).length < 3) await new Promise((r) => setTimeout(r, 100))
 })
 
 after(async () => {
@@ -63,10 +64,12 @@ test('--meter prometheus: energy over the run span from the Prometheus history, 
   const r = await runCli(['import', 'aiperf', 'profile_export.jsonl', '--meter', `prometheus:dcgm@${prom.url}`, '--json', '--out', join(dir, 'out'), '--store', join(dir, 'runs.db')], { cwd: dir })
   assert.equal(r.code, 0, r.stderr)
   const s = JSON.parse(r.stdout) as RunSummary
-  // 1000 W × 2 s = 2000 J (counter difference, interpolated at the edges); 2000 output tokens → 1 tok/J
-  assert.ok(Math.abs((s.power?.energyJ ?? 0) - 2000) < 20, String(s.power?.energyJ))
+  // 1000 W × 2 s = 2000 J (counter difference, interpolated at the edges); 2000 output tokens → 1 tok/J.
+  // Prometheus stamps a scrape when it starts and the exporter reads its clock when it answers, so
+  // each edge may be off by that delay × 1000 W: 3 % allows 30 ms of it per edge on a loaded machine.
+  assert.ok(Math.abs((s.power?.energyJ ?? 0) - 2000) < 60, String(s.power?.energyJ))
   assert.equal(s.power?.coverage, 1)
-  assert.ok(Math.abs((s.efficiency?.outputTokensPerJoule ?? 0) - 1) < 0.01, String(s.efficiency?.outputTokensPerJoule))
+  assert.ok(Math.abs((s.efficiency?.outputTokensPerJoule ?? 0) - 1) < 0.03, String(s.efficiency?.outputTokensPerJoule))
   assert.equal(s.power?.meters[0]?.kind, 'prometheus')
 })
 

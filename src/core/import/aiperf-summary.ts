@@ -12,7 +12,7 @@
  */
 import { EMPTY_STATS } from '../analysis/stats.js'
 import type { Stats } from '../summary.js'
-import { ImportFormatError, lineOfKey, parseJsonText, type ImportedRun } from './imported-run.js'
+import { ImportFormatError, located, parseJsonText, type ImportedRun } from './imported-run.js'
 
 export const AIPERF_SUMMARY_SUPPORTED = ['AIPerf profile_export_aiperf.json schema_version 1.0–1.5 (AIPerf 0.3–0.14), and files before schema_version'] as const
 
@@ -29,10 +29,7 @@ export function parseAiperfSummary(text: string, fileName = 'profile_export_aipe
   const hint = `supported: ${AIPERF_SUMMARY_SUPPORTED.join(', ')}`
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ImportFormatError(`${fileName}: expected one JSON object (profile_export_aiperf.json)`, { hint })
   const o = doc as Record<string, unknown>
-  const at = (key: string): string => {
-    const l = lineOfKey(text, key)
-    return l === null ? `${fileName}: ${key}` : `${fileName}:${l}: ${key}`
-  }
+  const at = (...path: (string | number)[]): string => located(text, fileName, path)
   const schema = o.schema_version
   if (schema !== undefined && (typeof schema !== 'string' || !/^1\.[0-5](\.\d+)?$/.test(schema))) {
     throw new ImportFormatError(`${at('schema_version')}: unknown version ${JSON.stringify(schema)}`, { hint })
@@ -46,14 +43,14 @@ export function parseAiperfSummary(text: string, fileName = 'profile_export_aipe
   const avg = (tag: string, units: readonly string[]): number | null => {
     const b = block(tag)
     if (b === null) return null
-    if (typeof b.avg !== 'number' || !Number.isFinite(b.avg)) throw new ImportFormatError(`${at(tag)}.avg: expected a number, got ${JSON.stringify(b.avg)}`, { hint })
-    if (!units.includes(String(b.unit))) throw new ImportFormatError(`${at(tag)}.unit: expected ${units.map((u) => `"${u}"`).join(' or ')}, got ${JSON.stringify(b.unit)}`, { hint })
+    if (typeof b.avg !== 'number' || !Number.isFinite(b.avg)) throw new ImportFormatError(`${at(tag, 'avg')}: expected a number, got ${JSON.stringify(b.avg)}`, { hint })
+    if (!units.includes(String(b.unit))) throw new ImportFormatError(`${at(tag, 'unit')}: expected ${units.map((u) => `"${u}"`).join(' or ')}, got ${JSON.stringify(b.unit)}`, { hint })
     return b.avg
   }
   const stats = (tag: string): Stats | null => {
     const b = block(tag)
     if (b === null) return null
-    if (b.unit !== 'ms') throw new ImportFormatError(`${at(tag)}.unit: expected "ms", got ${JSON.stringify(b.unit)}`, { hint })
+    if (b.unit !== 'ms') throw new ImportFormatError(`${at(tag, 'unit')}: expected "ms", got ${JSON.stringify(b.unit)}`, { hint })
     const n = (k: string): number | null => (typeof b[k] === 'number' && Number.isFinite(b[k]) ? (b[k]) : null)
     return { ...EMPTY_STATS, count: n('count') ?? 0, mean: n('avg'), p50: n('p50'), p90: n('p90'), p95: n('p95'), p99: n('p99'), max: n('max'), min: n('min'), stddev: n('std') }
   }

@@ -70,12 +70,6 @@ export function parseJsonText(text: string, what: string): unknown {
   }
 }
 
-/** 1-based line of the first occurrence of `"key"` in the text, for error messages. */
-export function lineOfKey(text: string, key: string): number | null {
-  const i = text.indexOf(`"${key}"`)
-  return i < 0 ? null : text.slice(0, i).split('\n').length
-}
-
 /**
  * 1-based line where the value at `path` (keys and indices, e.g. `['benchmarks', 1, 'requests']`)
  * starts in the JSON text, for error messages; null when the path is not in the text. One pass over

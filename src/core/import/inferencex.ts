@@ -13,7 +13,7 @@
  */
 import { EMPTY_STATS } from '../analysis/stats.js'
 import type { Stats } from '../summary.js'
-import { ImportFormatError, lineOfKey, parseJsonText, type ImportedRun } from './imported-run.js'
+import { ImportFormatError, located, parseJsonText, type ImportedRun } from './imported-run.js'
 
 export const INFERENCEX_SUPPORTED = ['InferenceX agg_<run>.json (utils/process_result.py + utils/aggregate_power.py, 2025–2026)'] as const
 
@@ -31,10 +31,7 @@ export function parseInferencexResult(text: string, opts: InferencexImportOption
   const hint = `supported: ${INFERENCEX_SUPPORTED.join(', ')}`
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ImportFormatError(`${file}: expected one JSON object (an InferenceX agg result)`, { hint })
   const o = doc as Record<string, unknown>
-  const where = (k: string): string => {
-    const l = lineOfKey(text, k)
-    return l === null ? `${file}: ${k}` : `${file}:${l}: ${k}`
-  }
+  const where = (k: string): string => located(text, file, [k])
   const opt = (k: string): number | null => {
     const v = o[k]
     if (v === undefined || v === null) return null

@@ -9,7 +9,7 @@
  * fork (SemiAnalysisAI/InferenceX utils/bench_serving/benchmark_serving.py) adds
  * benchmark_start_time_unix / benchmark_end_time_unix (epoch s), used as the exact span when present.
  */
-import { ImportFormatError, lineOfKey, parseJsonText, type ImportedRun } from './imported-run.js'
+import { ImportFormatError, located, parseJsonText, type ImportedRun } from './imported-run.js'
 
 /** Result shapes this parser knows: the keys above have been stable since benchmark_serving.py. */
 export const VLLM_SUPPORTED = ['benchmark_serving.py (vLLM ≤0.9)', 'vllm bench serve (vLLM 0.9–0.12)'] as const
@@ -25,10 +25,7 @@ export function parseVllmResult(text: string, opts: VllmImportOptions = {}): Imp
   const doc = parseJsonText(text, file)
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ImportFormatError(`${file}: expected one JSON object (vllm bench serve --save-result)`, { hint: `supported: ${VLLM_SUPPORTED.join(', ')}` })
   const o = doc as Record<string, unknown>
-  const where = (k: string): string => {
-    const l = lineOfKey(text, k)
-    return l === null ? `${file}: ${k}` : `${file}:${l}: ${k}`
-  }
+  const where = (k: string): string => located(text, file, [k])
   const need = (k: string): number => {
     const v = o[k]
     if (typeof v !== 'number' || !Number.isFinite(v)) {
