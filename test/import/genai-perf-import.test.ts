@@ -90,6 +90,10 @@ test('a GenAI-Perf profile_export.json: one run per experiment, records from its
   assert.equal(doc.requests.length, 4)
   assert.equal(doc.requests[0]?.chunkAtNs.length, 50)
   assert.equal(doc.requests[1]?.sentAtNs, 1e9)
+  // report reads the stored records back: its percentile table has the 100 ms TTFT
+  const md = await runCli(['report', a.id, '--format', 'md', ...store], { cwd: dir })
+  assert.equal(md.code, 0, md.stderr)
+  assert.match(md.stdout, /\| TTFT \| ms \| 4 \| 100 \| 100 \|/)
   const cmp = await runCli(['compare', a.id, b.id, '--slo-ttft-ms', '150', '--format', 'json', ...store], { cwd: dir })
   assert.equal(cmp.code, 0, cmp.stderr)
   const text = cmp.stdout

@@ -132,3 +132,14 @@ test('a bad field is refused with its line and name', async () => {
   assert.equal(other.code, ExitCode.Usage)
   assert.match(other.stderr, /not valid JSON/)
 })
+
+test("InferenceX's benchmark_serving result (vLLM's shape plus benchmark_start_time_unix) gives the exact span", async () => {
+  const exact = { ...vllmResult(), benchmark_start_time_unix: (startMs + 250) / 1000, benchmark_end_time_unix: (startMs + 10_250) / 1000 }
+  writeFileSync(join(dir, 'inferencex-raw.json'), JSON.stringify(exact, null, 2))
+  const r = await runCli(['import', 'vllm', 'inferencex-raw.json', '--power', 'power.csv', '--json', '--out', join(dir, 'out'), ...store()], { cwd: dir })
+  assert.equal(r.code, 0, r.stderr)
+  const s = JSON.parse(r.stdout) as RunSummary
+  assert.equal(s.startedAt, new Date(startMs + 250).toISOString())
+  assert.ok(!s.warnings.some((w) => w.includes('local time')))
+  assert.ok(Math.abs((s.efficiency?.outputTokensPerJoule ?? 0) - 0.4) < 1e-9)
+})
