@@ -52,7 +52,7 @@ const files: [ImportFormat, string, string][] = [
 const log = ['timestamp,power_w']
 for (let t = startMs - 5000; t <= startMs + requests * 10 + 5000; t += 1000) log.push(`${t / 1000},700`)
 writeFileSync(join(dir, 'power.csv'), `${log.join('\n')}\n`)
-for (const [format, name, text] of files) writeFileSync(join(dir, name), text)
+for (const [, name, text] of files) writeFileSync(join(dir, name), text)
 
 process.stdout.write(`${requests} requests, ${chunksPerRequest} content chunks each\n`)
 for (const [format, name, text] of files) {
