@@ -168,7 +168,7 @@ export const RunSummarySchema = z
       .describe('session workloads only: each session is one task'),
     warnings: z.array(z.string()),
     kind: z.enum(['bench', 'monitor', 'imported']).optional().describe('absent (or bench) for bench runs; monitor for a `tokenwatt monitor` session; imported for a result another tool produced'),
-    provenance: z.looseObject({ tool: z.string(), version: z.string(), format: z.string(), file: z.string() }).optional().describe('imported runs: which tool, version, format and file'),
+    provenance: z.looseObject({ tool: z.string(), version: z.string(), format: z.string(), file: z.string(), benchmark: z.string().optional().describe('which benchmark of a multi-benchmark file (GuideLLM sweep point, GenAI-Perf experiment)'), unavailable: z.array(z.string()).optional().describe('figures the file does not carry, null in this run') }).optional().describe('imported runs: which tool, version, format and file'),
     monitor: z.looseObject({}).optional().describe("a monitor session's replicas, rolling windows, idle share, utilisation and alerts"),
   })
   .describe('One tokenwatt run: tokenwatt.run/v1. A figure that could not be measured is null with a warning saying why.')

@@ -226,5 +226,14 @@ export interface RunSummary {
   /** A monitor session's replicas, rolling windows, idle share, utilisation and alerts. */
   readonly monitor?: Readonly<Record<string, unknown>>
   /** Where an imported run came from: the tool, its version, the format and the file. */
-  readonly provenance?: { readonly tool: string; readonly version: string; readonly format: string; readonly file: string }
+  readonly provenance?: {
+    readonly tool: string
+    readonly version: string
+    readonly format: string
+    readonly file: string
+    /** Which benchmark of a multi-benchmark file (a GuideLLM sweep point, a GenAI-Perf experiment). */
+    readonly benchmark?: string
+    /** Figures the file does not carry, so they are null in this run. */
+    readonly unavailable?: readonly string[]
+  }
 }

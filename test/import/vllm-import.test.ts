@@ -82,7 +82,13 @@ test('a vLLM detailed result with a power log: tokens/J and $/Mtok as worked by 
   assert.equal(r.code, 0, r.stderr)
   const s = JSON.parse(r.stdout) as RunSummary
   assert.equal(s.kind, 'imported')
-  assert.deepEqual(s.provenance, { tool: 'vllm bench serve', version: 'vllm bench serve (vLLM 0.9–0.12)', format: 'vllm', file: 'result.json' })
+  assert.deepEqual(s.provenance, {
+    tool: 'vllm bench serve',
+    version: 'vllm bench serve (vLLM 0.9–0.12)',
+    format: 'vllm',
+    file: 'result.json',
+    unavailable: ['per-request send times (vLLM keeps per-request latencies, not timestamps), so no per-request records are stored'],
+  })
   assert.equal(s.startedAt, new Date(startMs).toISOString())
   // 500 W over the 10-s span = 5000 J; 2000 output tokens → 0.4 tok/J, 2.5 J/token.
   assert.ok(Math.abs((s.power?.energyJ ?? 0) - 5000) < 1e-6, String(s.power?.energyJ))
@@ -125,4 +131,15 @@ test('a bad field is refused with its line and name', async () => {
   const other = await runCli(['import', 'vllm', 'power.csv', ...store()], { cwd: dir })
   assert.equal(other.code, ExitCode.Usage)
   assert.match(other.stderr, /not valid JSON/)
+})
+
+test("InferenceX's benchmark_serving result (vLLM's shape plus benchmark_start_time_unix) gives the exact span", async () => {
+  const exact = { ...vllmResult(), benchmark_start_time_unix: (startMs + 250) / 1000, benchmark_end_time_unix: (startMs + 10_250) / 1000 }
+  writeFileSync(join(dir, 'inferencex-raw.json'), JSON.stringify(exact, null, 2))
+  const r = await runCli(['import', 'vllm', 'inferencex-raw.json', '--power', 'power.csv', '--json', '--out', join(dir, 'out'), ...store()], { cwd: dir })
+  assert.equal(r.code, 0, r.stderr)
+  const s = JSON.parse(r.stdout) as RunSummary
+  assert.equal(s.startedAt, new Date(startMs + 250).toISOString())
+  assert.ok(!s.warnings.some((w) => w.includes('local time')))
+  assert.ok(Math.abs((s.efficiency?.outputTokensPerJoule ?? 0) - 0.4) < 1e-9)
 })

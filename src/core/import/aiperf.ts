@@ -7,6 +7,8 @@
  * "tokens"}`; a failed request has `error: {code, type, message}`. The run's span is the first
  * start to the last end. Per-request records keep their own timestamps, so the span is exact.
  */
+import type { RequestRecord } from '../records.js'
+import { firstLastChunks, importedError, importedRecord } from './imported-records.js'
 import { ImportFormatError, type ImportedRun } from './imported-run.js'
 
 export const AIPERF_SUPPORTED = ['AIPerf 0.3–0.5 profile_export.jsonl (MetricRecordInfo lines)'] as const
@@ -24,6 +26,8 @@ export function parseAiperfJsonl(text: string, fileName = 'profile_export.jsonl'
   let failed = 0
   let input = 0
   let output = 0
+  // Request times stay epoch ns until the first start is known, then move onto the run's timeline.
+  const reqs: { startNs: number; endNs: number; ttftMs: number | null; latMs: number | null; isl: number | null; osl: number; error: RequestRecord['error'] }[] = []
   const lines = text.split('\n')
   lines.forEach((raw, i) => {
     const line = raw.trim()
@@ -49,6 +53,9 @@ export function parseAiperfJsonl(text: string, fileName = 'profile_export.jsonl'
     last = Math.max(last, end)
     if (r.error !== null && r.error !== undefined) {
       failed++
+      const e = r.error as { code?: unknown; type?: unknown; message?: unknown }
+      const message = [e.type, e.message].filter((x) => typeof x === 'string').join(': ') || 'failed (AIPerf error record)'
+      reqs.push({ startNs: start, endNs: end, ttftMs: null, latMs: null, isl: null, osl: 0, error: importedError(typeof e.code === 'number' ? e.code : null, message) })
       return
     }
     const m = r.metrics ?? {}
@@ -76,8 +83,17 @@ export function parseAiperfJsonl(text: string, fileName = 'profile_export.jsonl'
     if (lat !== null) e2eMs.push(lat)
     if (itl !== null) itlMs.push(itl)
     if (ttft !== null && lat !== null && osl > 1) tpotMs.push((lat - ttft) / (osl - 1))
+    reqs.push({ startNs: start, endNs: end, ttftMs: ttft, latMs: lat, isl, osl, error: null })
   })
   if (!Number.isFinite(first)) throw new ImportFormatError(`${fileName}: no profiling records`, { hint: `supported: ${AIPERF_SUPPORTED.join(', ')}` })
+  const records = reqs
+    .sort((a, b) => a.startNs - b.startNs)
+    .map((q, seq) => {
+      const sentAtNs = q.startNs - first
+      const lastNs = q.latMs !== null ? sentAtNs + q.latMs * 1e6 : q.endNs - first
+      const chunks = firstLastChunks(q.ttftMs !== null ? sentAtNs + q.ttftMs * 1e6 : null, lastNs, q.osl)
+      return importedRecord({ seq, sentAtNs, ...chunks, lastByteAtNs: q.error === null ? lastNs : q.endNs - first, inputTokens: q.isl, outputTokens: q.error === null ? q.osl : null, tokenSource: 'server-usage', error: q.error })
+    })
   const unavailable = inputTokens.length < completed ? ['input_sequence_length of some requests (input tokens undercounted)'] : []
   return {
     format: 'aiperf',
@@ -93,5 +109,10 @@ export function parseAiperfJsonl(text: string, fileName = 'profile_export.jsonl'
     means: { ttftMs: null, tpotMs: null, itlMs: null, e2eMs: null },
     unavailable,
     warnings: ['AIPerf records do not name the model; it is stored as "unknown"'],
+    records,
+    tokenSource: 'server-usage',
+    spanKnown: true,
+    power: null,
+    benchmark: null,
   }
 }

@@ -13,9 +13,10 @@ export interface ImportedSummaryInput {
   readonly file: string
 }
 
-/** Stats from per-request samples, else a mean-only Stats from the tool's own summary figure. */
-function statsOf(samples: readonly number[], mean: number | null): Stats {
+/** Stats from per-request samples, else the tool's own figures (its percentiles, or only its mean). */
+function statsOf(samples: readonly number[], mean: number | null, tool: Stats | undefined): Stats {
   if (samples.length > 0) return describe(samples)
+  if (tool !== undefined) return tool
   return mean === null ? EMPTY_STATS : { ...EMPTY_STATS, mean }
 }
 
@@ -32,6 +33,7 @@ export function importedSummary(input: ImportedSummaryInput): RunSummary {
   const failed = run.requests.failed ?? 0
   const warnings = [...run.warnings, ...run.unavailable.map((u) => `not in the ${run.tool.name} file: ${u}; those figures are null`)]
   if (run.requests.failed === null) warnings.push(`${run.tool.name} did not say how many requests failed`)
+  if (!run.spanKnown) warnings.push(`the ${run.tool.name} file carries no wall-clock time: startedAt/endedAt are placeholders (pass --start ISO-TIME to place the run)`)
   const interactivity = run.samples.tpotMs.filter((t) => t > 0).map((t) => 1000 / t)
   return {
     schema: RUN_SCHEMA,
@@ -48,7 +50,7 @@ export function importedSummary(input: ImportedSummaryInput): RunSummary {
     tokens: {
       input: run.tokens.input,
       output: run.tokens.output,
-      source: 'server-usage',
+      source: run.tokenSource,
       inputPerRequest: describe(run.samples.inputTokens),
       outputPerRequest: describe(run.samples.outputTokens),
       targetInputMean: null,
@@ -60,10 +62,10 @@ export function importedSummary(input: ImportedSummaryInput): RunSummary {
       requestsPerS: d > 0 ? run.requests.completed / d : 0,
     },
     latency: {
-      ttftMs: statsOf(run.samples.ttftMs, run.means.ttftMs),
-      itlMs: statsOf(run.samples.itlMs, run.means.itlMs),
-      tpotMs: statsOf(run.samples.tpotMs, run.means.tpotMs),
-      e2eMs: statsOf(run.samples.e2eMs, run.means.e2eMs),
+      ttftMs: statsOf(run.samples.ttftMs, run.means.ttftMs, run.toolStats?.ttftMs),
+      itlMs: statsOf(run.samples.itlMs, run.means.itlMs, run.toolStats?.itlMs),
+      tpotMs: statsOf(run.samples.tpotMs, run.means.tpotMs, run.toolStats?.tpotMs),
+      e2eMs: statsOf(run.samples.e2eMs, run.means.e2eMs, run.toolStats?.e2eMs),
       interactivityTokPerS: describe(interactivity),
     },
     slo: { attainment: null, goodputRequestsPerS: null, goodOutputTokensPerS: null, passed: null },
@@ -80,6 +82,13 @@ export function importedSummary(input: ImportedSummaryInput): RunSummary {
     cost: null,
     warnings,
     kind: 'imported',
-    provenance: { tool: run.tool.name, version: run.tool.version, format: run.format, file: input.file },
+    provenance: {
+      tool: run.tool.name,
+      version: run.tool.version,
+      format: run.format,
+      file: input.file,
+      ...(run.benchmark !== null ? { benchmark: run.benchmark } : {}),
+      unavailable: run.unavailable,
+    },
   }
 }

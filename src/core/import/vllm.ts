@@ -5,9 +5,11 @@
  * num_prompts, request_rate, max_concurrency, duration (s), completed, failed, total_input_tokens,
  * total_output_tokens, request_throughput, output_throughput, mean_/median_/p99_{ttft,tpot,itl,e2el}_ms;
  * with --save-detailed also input_lens, output_lens, ttfts (s), itls (s, one list per request),
- * generated_texts, errors. The older benchmarks/benchmark_serving.py wrote the same keys.
+ * generated_texts, errors. The older benchmarks/benchmark_serving.py wrote the same keys. InferenceX's
+ * fork (SemiAnalysisAI/InferenceX utils/bench_serving/benchmark_serving.py) adds
+ * benchmark_start_time_unix / benchmark_end_time_unix (epoch s), used as the exact span when present.
  */
-import { ImportFormatError, lineOfKey, parseJsonText, type ImportedRun } from './imported-run.js'
+import { ImportFormatError, located, parseJsonText, type ImportedRun } from './imported-run.js'
 
 /** Result shapes this parser knows: the keys above have been stable since benchmark_serving.py. */
 export const VLLM_SUPPORTED = ['benchmark_serving.py (vLLM ≤0.9)', 'vllm bench serve (vLLM 0.9–0.12)'] as const
@@ -23,10 +25,7 @@ export function parseVllmResult(text: string, opts: VllmImportOptions = {}): Imp
   const doc = parseJsonText(text, file)
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ImportFormatError(`${file}: expected one JSON object (vllm bench serve --save-result)`, { hint: `supported: ${VLLM_SUPPORTED.join(', ')}` })
   const o = doc as Record<string, unknown>
-  const where = (k: string): string => {
-    const l = lineOfKey(text, k)
-    return l === null ? `${file}: ${k}` : `${file}:${l}: ${k}`
-  }
+  const where = (k: string): string => located(text, file, [k])
   const need = (k: string): number => {
     const v = o[k]
     if (typeof v !== 'number' || !Number.isFinite(v)) {
@@ -56,6 +55,9 @@ export function parseVllmResult(text: string, opts: VllmImportOptions = {}): Imp
   const completed = need('completed')
   const warnings: string[] = []
   let startWallMs = opts.startWallMs
+  // InferenceX's benchmark_serving.py adds the exact span (utils/aggregate_power.py reads it).
+  const exactStart = opt('benchmark_start_time_unix')
+  if (startWallMs === undefined && exactStart !== null) startWallMs = exactStart * 1000
   if (startWallMs === undefined) {
     const date = o.date
     const m = typeof date === 'string' ? /^(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)$/.exec(date) : null
@@ -113,7 +115,12 @@ export function parseVllmResult(text: string, opts: VllmImportOptions = {}): Imp
       outputTokens: outLens.filter((_, i) => (ttfts[i] ?? 0) > 0),
     },
     means: { ttftMs: opt('mean_ttft_ms'), tpotMs: opt('mean_tpot_ms'), itlMs: opt('mean_itl_ms'), e2eMs: opt('mean_e2el_ms') },
-    unavailable,
+    unavailable: [...unavailable, 'per-request send times (vLLM keeps per-request latencies, not timestamps), so no per-request records are stored'],
     warnings,
+    records: [],
+    tokenSource: 'server-usage',
+    spanKnown: true,
+    power: null,
+    benchmark: null,
   }
 }

@@ -45,10 +45,14 @@ export class PrometheusApi {
     this.dispatcher = createTargetDispatcher(o.tls, o.timeoutMs)
   }
 
-  /** Instant query at the server's "now"; a range selector (`m[30s]`) returns raw scrape samples. */
-  async instant(query: string): Promise<RawSeries[]> {
-    const { data, sendWallMs, recvWallMs } = await this.call('/api/v1/query', { query })
+  /**
+   * Instant query at the server's "now", or at `atS` (Unix s) when given; a range selector (`m[30s]`)
+   * returns raw scrape samples.
+   */
+  async instant(query: string, atS?: number): Promise<RawSeries[]> {
+    const { data, sendWallMs, recvWallMs } = await this.call('/api/v1/query', atS === undefined ? { query } : { query, time: atS.toFixed(3) })
     const result = parseResult(data)
+    if (atS !== undefined) return result
     // Without `time`, the evaluation time is the server's clock during the request.
     const evalS = evalTimeOf(data)
     if (evalS !== null) this.o.offset.observe(evalS * 1000, evalS * 1000, sendWallMs, recvWallMs)

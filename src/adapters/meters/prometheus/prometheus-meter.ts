@@ -161,6 +161,79 @@ export class PrometheusPowerMeter implements PowerMeter {
     this.api = undefined
   }
 
+  /**
+   * Readings of a span that is over (`tokenwatt import`): [fromWallMs, toWallMs] on the Prometheus
+   * server's clock, plus a margin each side so a scrape brackets both edges. Bare selectors give the
+   * raw scrape samples (`metric[range]` evaluated at the margin's end, nothing averaged or
+   * extrapolated); other expressions are evaluated every `periodMs` with query_range. Series are found
+   * in the span itself, not at "now", so an exporter gone since then still answers. Sample times are
+   * the server's scrape times, placed at ns from `epochWallMs`; the host that ran the benchmark and
+   * the Prometheus server are assumed to share a clock (NTP), as no offset can be measured afterwards.
+   */
+  async history(fromWallMs: number, toWallMs: number, epochWallMs: number): Promise<PowerSample[]> {
+    const api = new PrometheusApi({ baseUrl: this.baseUrl, tls: this.options.tls, timeoutMs: this.options.timeoutMs, clock: this.deps.clock, offset: this.offset, authorization: this.authorization() })
+    const marginMs = Math.max(2 * this.options.periodMs, 60_000)
+    const endS = (toWallMs + marginMs) / 1000
+    const rangeMs = Math.ceil(toWallMs - fromWallMs + 2 * marginMs)
+    const fetchAll = async (queries: { power: string | null; energy: string | null }): Promise<{ kind: Kind; series: RawSeries[] }[]> => {
+      const out: { kind: Kind; series: RawSeries[] }[] = []
+      for (const kind of ['power', 'energy'] as const) {
+        const q = queries[kind]
+        if (q === null) continue
+        const series = isBareSelector(q) ? await api.instant(`${q}[${rangeMs}ms]`, endS) : await api.range(q, (fromWallMs - marginMs) / 1000, endS, this.options.periodMs / 1000)
+        out.push({ kind, series: series.filter((x) => x.samples.length > 0) })
+      }
+      return out
+    }
+    const empty = (f: { series: RawSeries[] }[]): boolean => f.every((x) => x.series.length === 0)
+    try {
+      let fetched = await fetchAll(this.queries)
+      if (empty(fetched) && this.q.fallback !== null) {
+        const fb = await fetchAll(this.q.fallback)
+        if (!empty(fb)) {
+          this.queries = { power: fb.some((x) => x.kind === 'power' && x.series.length > 0) ? this.q.fallback.power : null, energy: fb.some((x) => x.kind === 'energy' && x.series.length > 0) ? this.q.fallback.energy : null }
+          fetched = fb
+        }
+      }
+      if (empty(fetched)) {
+        const e = await this.noSeries(api)
+        throw new MeterUnavailableError(`${e.message} between ${new Date(fromWallMs).toISOString()} and ${new Date(toWallMs).toISOString()}`, e.hint !== undefined ? { hint: e.hint } : {})
+      }
+      this.channels = assignChannels(fetched.flatMap((f) => f.series.map((x) => x.labels)), this.q.channelOf)
+      this.hasCounter = this.options.use !== 'power' && fetched.some((f) => f.kind === 'energy' && f.series.length > 0)
+      const merged = new Map<string, { channel: string; tsMs: number; powerW: number | null; energyJ: number | null }>()
+      for (const { kind, series } of fetched) {
+        if (kind === 'energy' && !this.hasCounter) continue
+        const scale = kind === 'power' ? (this.q.power?.scaleW ?? 1) : (this.q.energy?.scaleJ ?? 1)
+        for (const s of series) {
+          const channel = this.channels.get(seriesKey(s.labels)) ?? this.q.channelOf(s.labels)
+          let lastValue: number | undefined
+          for (const [tS, v] of s.samples) {
+            if (!isReading(v)) continue
+            // A counter served again unchanged (dcgm-exporter refreshes every 30 s) is not a new reading.
+            if (kind === 'energy' && v === lastValue) {
+              this.staleRepeats++
+              continue
+            }
+            lastValue = v
+            const tsMs = Math.round(tS * 1000)
+            const mk = `${channel}|${tsMs}`
+            const m = merged.get(mk) ?? { channel, tsMs, powerW: null, energyJ: null }
+            if (kind === 'power') m.powerW = v * scale
+            else m.energyJ = v * scale
+            merged.set(mk, m)
+          }
+        }
+      }
+      const meterId = this.info.id
+      return [...merged.values()].sort((a, b) => a.tsMs - b.tsMs).map((m) => ({ meterId, channel: m.channel, atNs: (m.tsMs - epochWallMs) * 1e6, sourceTimeMs: m.tsMs, powerW: m.powerW, energyJ: m.energyJ }))
+    } catch (err) {
+      throw await this.explain(err)
+    } finally {
+      await api.close()
+    }
+  }
+
   private authorization(): string | undefined {
     const o = this.options
     if (o.bearerTokenEnv !== undefined) {
