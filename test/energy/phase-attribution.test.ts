@@ -68,22 +68,36 @@ for (const [name, input, output] of [
   ['output-heavy', 60, 96],
 ] as const) {
   test(`${name} (${input} in / ${output} out): J per input token and per decode token recovered within 5 %`, async () => {
-    const s = await bench(name, input, output, ['--idle-s', '1'])
-    const t = truth.get(name)
-    assert.ok(t)
-    const e = s.efficiency
-    assert.equal(e.phases?.method, 'fit', e.phases?.reason ?? '')
-    assert.equal(e.phases.modelled, false)
-    assert.equal(e.phases.idleSource, 'idle window')
-    checkFigure(e.joulesPerInputToken, t.inputJ, 'J per input token')
-    checkFigure(e.joulesPerOutputTokenDecode, t.decodeJ, 'J per decode token')
-    // the phases' totals are the window's energy at the boundary, exactly
-    const sum = e.phases.prefillEnergyJ.total + e.phases.decodeEnergyJ.total
-    assert.ok(Math.abs(sum - (s.power?.energyJ as number)) < 1e-6 * sum, `${sum} vs ${s.power?.energyJ}`)
-    // the fitted watts per request are the mock's (client-side phases are a hair longer than the server's)
-    assert.ok(Math.abs(e.phases.prefillWPerRequest - PREFILL_W) / PREFILL_W < 0.08, `prefill W ${e.phases.prefillWPerRequest}`)
-    assert.ok(Math.abs(e.phases.decodeWPerRequest - DECODE_W) / DECODE_W < 0.08, `decode W ${e.phases.decodeWPerRequest}`)
+    // The client's stamps of each phase edge carry the machine's scheduling delays; with other test
+    // files on the same 2 cores one run now and then meets a long one, so a failed check is run once more
+    // (as the trace-replay timing test does), and the second must pass.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await checkWorkload(name, input, output)
+        return
+      } catch (e) {
+        if (attempt >= 1) throw e
+      }
+    }
   })
+}
+
+async function checkWorkload(name: string, input: number, output: number): Promise<void> {
+  const s = await bench(name, input, output, ['--idle-s', '1'])
+  const t = truth.get(name)
+  assert.ok(t)
+  const e = s.efficiency
+  assert.equal(e.phases?.method, 'fit', e.phases?.reason ?? '')
+  assert.equal(e.phases.modelled, false)
+  assert.equal(e.phases.idleSource, 'idle window')
+  checkFigure(e.joulesPerInputToken, t.inputJ, 'J per input token')
+  checkFigure(e.joulesPerOutputTokenDecode, t.decodeJ, 'J per decode token')
+  // the phases' totals are the window's energy at the boundary, exactly
+  const sum = e.phases.prefillEnergyJ.total + e.phases.decodeEnergyJ.total
+  assert.ok(Math.abs(sum - (s.power?.energyJ as number)) < 1e-6 * sum, `${sum} vs ${s.power?.energyJ}`)
+  // the fitted watts per request are the mock's (client-side phases are a hair longer than the server's)
+  assert.ok(Math.abs(e.phases.prefillWPerRequest - PREFILL_W) / PREFILL_W < 0.08, `prefill W ${e.phases.prefillWPerRequest}`)
+  assert.ok(Math.abs(e.phases.decodeWPerRequest - DECODE_W) / DECODE_W < 0.08, `decode W ${e.phases.decodeWPerRequest}`)
 }
 
 test('without an idle baseline a closed loop cannot separate the phases: a declared split, labelled modelled', async () => {

@@ -327,7 +327,11 @@ export class MockEngine {
         }
         if (f === 'disconnect') {
           end('disconnected')
-          res.socket?.destroy()
+          // cut the connection once what was written has left: destroy() alone drops unflushed chunks
+          const socket = res.socket
+          if (socket === null) return false
+          if (socket.writableLength === 0) socket.destroy()
+          else socket.write('', () => socket.destroy())
           return false
         }
       }
