@@ -4,6 +4,7 @@ import { html } from 'htm/preact'
 import uPlot from 'uplot'
 import { getJson, streamEvents, token } from './api.js'
 import { count, num } from './format.js'
+import type { LiveSnapshot } from '../live-snapshot.js'
 
 /**
  * The dashboard page: runs (bench, sweep points, monitor sessions, imported) listed and filtered by kind,
@@ -22,19 +23,7 @@ interface RunRow {
   readonly labels: Readonly<Record<string, string>>
 }
 
-interface Snapshot {
-  readonly runId: string
-  readonly status: string
-  readonly atS: number
-  readonly requestsDone: number
-  readonly requestsFailed: number
-  readonly outputTokens: number
-  readonly outputTokensPerSLast10s: number | null
-  readonly ttftMsP50: number | null
-  readonly e2eMsP50: number | null
-  readonly meters: readonly { readonly id: string; readonly boundary: string; readonly avgW: number | null; readonly energyJ: number | null; readonly joulesPerOutputToken: number | null }[]
-  readonly source?: 'requests' | 'server-counters'
-}
+type Snapshot = LiveSnapshot
 
 interface Summary {
   readonly id: string
