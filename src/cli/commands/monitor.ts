@@ -7,6 +7,7 @@ import { addMeterOptions, meterOptionsToConfig } from '../meter-options.js'
 import { addMonitorOptions, monitorFlagsToConfig } from '../monitor/monitor-options.js'
 import { runMonitorFromConfig } from '../monitor/monitor-runner.js'
 import { renderSummary } from '../render-summary.js'
+import { startBenchDashboard } from '../../dashboard/bench-dashboard.js'
 
 const CONFIG_HINT = 'see `tokenwatt monitor --help`: --server-metrics URL[,URL…] or --prometheus URL, --preset vllm|sglang|tgi|llamacpp|dynamo|custom'
 
@@ -27,9 +28,16 @@ export function registerMonitor(program: Command, ctx: CliContext): void {
     .description("Watch production traffic: tokens per joule and $/Mtok from the servers' own counters and the power meters, no synthetic load")
   addMonitorOptions(cmd)
   addMeterOptions(cmd)
+  cmd.option('--dashboard [[host:]port]', 'serve the web dashboard (this session\'s live view) while it runs; default 127.0.0.1:8787')
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = monitorConfigFrom(opts, ctx)
-    const result = await runMonitorFromConfig(config, ctx.host, { progress: opts.progress !== false })
+    const dashboard = opts.dashboard !== undefined ? await startBenchDashboard(opts.dashboard, config, ctx.host) : null
+    let result
+    try {
+      result = await runMonitorFromConfig(config, ctx.host, { progress: opts.progress !== false })
+    } finally {
+      await dashboard?.close()
+    }
     const out = ctx.host.stdout
     if (opts.json === true) out.write(`${JSON.stringify(result.summary, null, 2)}\n`)
     else {

@@ -10,6 +10,7 @@ import { ConfigError, ExitCode } from '../../core/errors.js'
 import { parseKnobSpec } from '../../core/sweep/knob-spec.js'
 import { OBJECTIVES, SweepSectionSchema, type SweepSection } from '../../core/sweep/sweep-schema.js'
 import { TASK_OBJECTIVES } from '../../core/sweep/objective.js'
+import { startBenchDashboard } from '../../dashboard/bench-dashboard.js'
 import { startLocalEngine } from '../../engines/local/index.js'
 import { runSweep } from '../../runtime/run-sweep.js'
 import { addBenchOptions } from '../bench/bench-options.js'
@@ -84,6 +85,7 @@ export function registerSweep(program: Command, ctx: CliContext): void {
     .option('--server-health-url <url>', 'URL answering 200 once the restarted server is ready (default ENDPOINT/v1/models)')
     .option('--json', 'print sweep.json to stdout instead of the table')
     .option('--no-progress', 'no progress lines')
+    .option('--dashboard [[host:]port]', 'serve the web dashboard while the sweep runs (its points grow there); default 127.0.0.1:8787')
   addBenchOptions(cmd)
   addMeterOptions(cmd)
   addCostOptions(cmd)
@@ -111,6 +113,7 @@ export function registerSweep(program: Command, ctx: CliContext): void {
     let pointBase: BenchConfig = { ...base, out: pointsOut }
     const engineKnobs = sweep.knobs.some((k) => k.name.startsWith('engine.'))
     const server = sweep.server ? new RestartedServer() : null
+    const dashboard = opts.dashboard !== undefined ? await startBenchDashboard(opts.dashboard, base, host) : null
     try {
       if (!base.target.endpoint && !engineKnobs) {
         // One embedded engine for every point (engine.* knobs restart it per point instead).
@@ -150,6 +153,7 @@ export function registerSweep(program: Command, ctx: CliContext): void {
     } finally {
       await server?.stop()
       await engineStop?.()
+      await dashboard?.close()
     }
   })
 }
