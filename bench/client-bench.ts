@@ -13,7 +13,9 @@
  * The machine may be shared, so the whole set runs --repeat times (default 3); the table shows the best
  * of the repeats against the target and the spread across them.
  *
- * Flags: --repeat N, --quick (one short repeat), --only throughput|accuracy, --keep (keep temp files),
+ *   workers:    (only with --only workers) `--workers` scaling: ingest at 1024 streams with 1 and 2 load
+ *               threads, and timing error at 256 streams per thread (256 on 1, 512 on 2);
+ * Flags: --repeat N, --quick (one short repeat), --only throughput|accuracy|workers, --keep (keep temp files),
  * --src DIR (measure the client in another source tree, e.g. a patched copy of src/), --json FILE (every
  * run's raw figures), --nice (run server and client at nice -20, each in its own session whose
  * autogroup is at -20 too, so other work on a shared machine disturbs them less; needs root or
@@ -35,7 +37,7 @@ const OUTPUT_TOKENS = 256
 interface Flags {
   readonly repeat: number
   readonly quick: boolean
-  readonly only: 'throughput' | 'accuracy' | null
+  readonly only: 'throughput' | 'accuracy' | 'workers' | null
   readonly keep: boolean
   readonly src: string | null
   readonly json: string | null
@@ -60,9 +62,9 @@ function parseFlags(argv: readonly string[]): Flags {
     else if (a === '--json') json = resolve(argv[++i] ?? 'bench-client.json')
     else if (a === '--only') {
       const v = argv[++i]
-      if (v !== 'throughput' && v !== 'accuracy') throw new Error('--only takes throughput or accuracy')
+      if (v !== 'throughput' && v !== 'accuracy' && v !== 'workers') throw new Error('--only takes throughput, accuracy or workers')
       only = v
-    } else throw new Error(`unknown flag ${a}; flags: --repeat N --quick --only throughput|accuracy --keep --src DIR --json FILE --nice`)
+    } else throw new Error(`unknown flag ${a}; flags: --repeat N --quick --only throughput|accuracy|workers --keep --src DIR --json FILE --nice`)
   }
   if (quick) repeat = 1
   return { repeat, quick, only, keep, src, json, nice }
@@ -84,7 +86,7 @@ let niceLevel: number | null = null
  * weighs CPU time between sessions ("autogroups") before nice counts inside one, so the process gets
  * a session of its own (setsid, in place: same pid) whose autogroup nice is raised too.
  */
-function launcher(pin: Pinning | null, cpu: number | undefined): string[] {
+function launcher(pin: Pinning | null, cpu: number | string | undefined): string[] {
   const prefix =
     niceLevel !== null ? ['setsid', 'sh', '-c', `echo ${niceLevel} > /proc/self/autogroup 2>/dev/null; exec "$@"`, 'sh', 'nice', '-n', String(niceLevel)] : []
   if (pin !== null && cpu !== undefined) prefix.push('taskset', '-c', String(cpu))
@@ -128,12 +130,12 @@ interface AccuracyRun {
 
 let clientSrc: string | null = null
 
-async function runWorker(task: WorkerTask, dir: string, pin: Pinning | null, name: string): Promise<WorkerResult> {
+async function runWorker(task: WorkerTask, dir: string, pin: Pinning | null, name: string, cpus: number | string | undefined = pin?.clientCpu): Promise<WorkerResult> {
   const taskPath = join(dir, `${name}.task.json`)
   const resultPath = join(dir, `${name}.result.json`)
   writeFileSync(taskPath, JSON.stringify(task))
   const nodeArgs = ['--import', 'tsx', join(HERE, 'client-worker.ts'), taskPath, resultPath]
-  const [cmd, ...args] = [...launcher(pin, pin?.clientCpu), process.execPath, ...nodeArgs]
+  const [cmd, ...args] = [...launcher(pin, cpus), process.execPath, ...nodeArgs]
   const env = clientSrc === null ? process.env : { ...process.env, TOKENWATT_BENCH_SRC: clientSrc }
   const child = spawn(cmd!, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] })
   const limit = setTimeout(() => child.kill('SIGKILL'), 90_000)
@@ -173,6 +175,47 @@ async function accuracy(bin: string, dir: string, pin: Pinning | null, streams: 
   const records = JSON.parse(readFileSync(recordsPath, 'utf8')) as RecordsFile
   const report = compareWithGroundTruth(records, readGroundTruth(logPath))
   return { rep, streams, client, worker: value, server: stats, report }
+}
+
+/**
+ * The CPUs a client with `workers` load threads is pinned to: that many cores apart from the server's
+ * where the machine has them, else every CPU (then the server shares one with a load thread, and the
+ * table says so).
+ */
+function clientCpusFor(pin: Pinning | null, workers: number): { cpus: string | undefined; sharedWithServer: boolean } {
+  if (pin === null) return { cpus: undefined, sharedWithServer: true }
+  const all = Array.from({ length: availableParallelism() }, (_, c) => c)
+  const free = all.filter((c) => c !== pin.serverCpu)
+  if (free.length >= workers) return { cpus: free.slice(0, workers).join(','), sharedWithServer: false }
+  return { cpus: all.join(','), sharedWithServer: true }
+}
+
+interface WorkersRun {
+  readonly rep: number
+  readonly workers: number
+  readonly mode: 'throughput' | 'accuracy'
+  readonly streams: number
+  readonly sharedWithServer: boolean
+  readonly worker: WorkerResult
+  readonly report: AccuracyReport | null
+}
+
+async function workersRun(bin: string, dir: string, pin: Pinning | null, mode: 'throughput' | 'accuracy', workers: number, streams: number, flags: Flags, rep: number): Promise<WorkersRun> {
+  const name = `w${workers}-${mode}-${streams}-r${rep}`
+  const { cpus, sharedWithServer } = clientCpusFor(pin, workers)
+  const recordsPath = mode === 'accuracy' ? join(dir, `${name}.records.json`) : null
+  const server = mode === 'throughput' ? { ttftUs: 0, itlUs: 0, batch: 16 } : { ttftUs: 50_000, itlUs: 10_000, batch: 1 }
+  const { value, logPath } = await withServer(bin, dir, name, server, pin, (port, serverPid) =>
+    runWorker(
+      { client: 'tokenwatt', mode, port, serverPid, streams, outputTokens: OUTPUT_TOKENS, warmupS: mode === 'throughput' ? (flags.quick ? 0.5 : 1) : 0, windowS: mode === 'throughput' ? (flags.quick ? 1.5 : 2.5) : 0, requestsPerStream: mode === 'accuracy' ? (flags.quick ? 1 : 2) : 0, recordsPath, workers },
+      dir,
+      pin,
+      name,
+      cpus,
+    ),
+  )
+  const report = recordsPath !== null ? compareWithGroundTruth(JSON.parse(readFileSync(recordsPath, 'utf8')) as RecordsFile, readGroundTruth(logPath)) : null
+  return { rep, workers, mode, streams, sharedWithServer, worker: value, report }
 }
 
 // ---------- rendering ----------
@@ -236,13 +279,14 @@ async function main(): Promise<void> {
   if (flags.nice) console.log(niceLevel !== null ? 'priority: server and client at nice -20 in their own autogroups' : 'priority: --nice asked for, but raising priority is not permitted here; running at normal priority')
   const tp: ThroughputRun[] = []
   const acc: AccuracyRun[] = []
+  const wk: WorkersRun[] = []
   const loads: number[] = []
   try {
     for (let rep = 1; rep <= flags.repeat; rep++) {
       const load = loadavg()[0] ?? 0
       loads.push(load)
       console.log(`\nrepeat ${rep}/${flags.repeat} (1-min load average ${load.toFixed(2)})`)
-      if (flags.only !== 'accuracy') {
+      if (flags.only !== 'accuracy' && flags.only !== 'workers') {
         for (const streams of [64, 256, 1024]) {
           for (const client of ['tokenwatt', 'bare'] as const) {
             const r = await throughput(bin, dir, pin, streams, client, flags, rep)
@@ -252,7 +296,20 @@ async function main(): Promise<void> {
           }
         }
       }
-      if (flags.only !== 'throughput') {
+      if (flags.only === 'workers') {
+        for (const [mode, workers, streams] of [['throughput', 1, 1024], ['throughput', 2, 1024], ['accuracy', 1, 256], ['accuracy', 2, 512]] as const) {
+          const r = await workersRun(bin, dir, pin, mode, workers, streams, flags, rep)
+          wk.push(r)
+          const w = r.worker
+          const a = r.report
+          console.log(
+            `  workers ${workers} ${mode.padEnd(10)} ${String(streams).padStart(4)} streams: ${kfmt(w.tokensPerS).padStart(5)} tok/s, client CPU ${fmt(w.cpuShare * 100, 0)}%, server CPU ${pct(w.serverCpuShare)}` +
+              (a !== null ? `, ITL error |p99| ${fmt(a.itlAbsErrorMs.p99, 3)} ms, TTFT error mean ${fmt(a.ttftErrorMs.mean, 3)} ms, matched ${a.matched}/${a.matched + a.unmatched}` : '') +
+              `, errors ${JSON.stringify(w.errors)}${r.sharedWithServer ? ' (a load thread shares a CPU with the server)' : ''}`,
+          )
+        }
+      }
+      if (flags.only !== 'throughput' && flags.only !== 'workers') {
         for (const [streams, client] of [[256, 'tokenwatt'], [256, 'bare'], [1024, 'tokenwatt'], [1024, 'bare']] as const) {
           const r = await accuracy(bin, dir, pin, streams, client, flags, rep)
           acc.push(r)
@@ -286,6 +343,19 @@ async function main(): Promise<void> {
     // every accuracy run counts: one connection opened inside a measured TTFT is a miss
     verdicts.push(verdict('connection set-ups inside a TTFT, all runs', [acc.filter((r) => r.client === 'tokenwatt').reduce((n, r) => n + r.report.connectInsideTtft, 0)], 'low', 0, 'requests', (v) => String(v)))
   }
+  if (wk.length > 0) {
+    const best = (runs: readonly WorkersRun[], pick: (r: WorkersRun) => number, better: 'high' | 'low'): number => {
+      const v = runs.map(pick).filter(Number.isFinite)
+      return v.length === 0 ? Number.NaN : better === 'high' ? Math.max(...v) : Math.min(...v)
+    }
+    const of = (mode: WorkersRun['mode'], workers: number): WorkersRun[] => wk.filter((r) => r.mode === mode && r.workers === workers)
+    const one = best(of('throughput', 1), (r) => r.worker.tokensPerS, 'high')
+    verdicts.push(verdict('ingest at 1024 streams, 2 load threads ÷ 1', of('throughput', 2).map((r) => r.worker.tokensPerS / one), 'high', 1.8, '×', (v) => fmt(v, 2)))
+    const acc1 = best(of('accuracy', 1), (r) => r.report?.itlAbsErrorMs.p99 ?? Number.NaN, 'low')
+    verdicts.push(verdict('p99 |ITL error|, 256 streams per thread: 2 threads (512) vs 1 (256)', of('accuracy', 2).map((r) => r.report?.itlAbsErrorMs.p99 ?? Number.NaN), 'low', acc1, 'ms', (v) => fmt(v, 3)))
+    const ttft1 = best(of('accuracy', 1), (r) => r.report?.ttftErrorMs.mean ?? Number.NaN, 'low')
+    verdicts.push(verdict('mean TTFT error, 256 streams per thread: 2 threads vs 1', of('accuracy', 2).map((r) => r.report?.ttftErrorMs.mean ?? Number.NaN), 'low', ttft1, 'ms', (v) => fmt(v, 3)))
+  }
   const rss1024 = [...tpOf(1024, 'tokenwatt'), ...accOf(1024)]
   if (rss1024.length > 0) {
     const byRepeat = new Map<number, number>()
@@ -296,6 +366,7 @@ async function main(): Promise<void> {
   console.log('\nTargets (issue 2, "Speed and accuracy"): best of the repeats, spread = min..max across repeats')
   console.log(table([['figure', 'target', 'measured (best)', 'spread', 'verdict', 'bare undici floor'], ...verdicts.map((v) => [v.figure, v.target, v.best, v.spread, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'MISS', v.floor])]))
   console.log('A MISS where the bare undici floor misses too is this machine (kernel, virtualisation, CPU), not the client: see the floor column.')
+  if (wk.some((r) => r.sharedWithServer)) console.log(`The --workers figures need a CPU per load thread plus one for the server; this machine has ${availableParallelism()}, so a load thread shared the server's CPU and the scaling is the machine's, not the client's.`)
 
   if (tp.length > 0) {
     console.log('\nThroughput (256-token responses, no delay between tokens; best of the repeats)')
@@ -363,7 +434,7 @@ async function main(): Promise<void> {
   const minLoad = Math.min(...loads)
   const maxLoad = Math.max(...loads)
   if (flags.json !== null) {
-    writeFileSync(flags.json, JSON.stringify({ node: process.version, nice: niceLevel, pinning: pin, loads, verdicts, throughput: tp, accuracy: acc }, null, 1))
+    writeFileSync(flags.json, JSON.stringify({ node: process.version, nice: niceLevel, pinning: pin, loads, verdicts, throughput: tp, accuracy: acc, workers: wk }, null, 1))
     console.log(`\nraw figures: ${flags.json}`)
   }
   console.log(`\nload average at the start of each repeat: ${loads.map((l) => l.toFixed(2)).join(', ')}${maxLoad - minLoad > 0.5 ? ' (varied: other work shared the CPUs; trust the best figures)' : ''}; total ${fmt(Number(process.hrtime.bigint() - started) / 1e9, 0)} s`)

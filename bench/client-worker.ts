@@ -29,6 +29,8 @@ export interface WorkerTask {
   readonly requestsPerStream: number
   /** Accuracy: where to write the measured records. */
   readonly recordsPath: string | null
+  /** tokenwatt client only: load threads (`--workers`); 1 = the client in this thread, as `bench` runs by default. */
+  readonly workers?: number
 }
 
 /** A record as the accuracy analysis needs it, times in ns from the worker clock's epoch. */
@@ -87,6 +89,8 @@ export interface ClockCheck {
 const SRC = process.env.TOKENWATT_BENCH_SRC ?? fileURLToPath(new URL('../src/', import.meta.url))
 const { NodeClock } = (await import(pathToFileURL(join(SRC, 'adapters/clock/node-clock.js')).href)) as typeof import('../src/adapters/clock/node-clock.js')
 const { OpenAIStreamClient } = (await import(pathToFileURL(join(SRC, 'adapters/endpoints/openai-client.js')).href)) as typeof import('../src/adapters/endpoints/openai-client.js')
+const loadWorkerPool = async (): Promise<typeof import('../src/adapters/endpoints/worker-pool/worker-pool-client.js')> =>
+  (await import(pathToFileURL(join(SRC, 'adapters/endpoints/worker-pool/worker-pool-client.js')).href)) as typeof import('../src/adapters/endpoints/worker-pool/worker-pool-client.js')
 
 const PROMPT = 'Write a long story about a lighthouse keeper who measures the sea.'
 
@@ -202,7 +206,9 @@ async function main(): Promise<void> {
 
   let client: InferenceClient | null = null
   if (task.client === 'tokenwatt') {
-    client = new OpenAIStreamClient({ baseUrl: origin, model: 'bench', clock, requireUsage: true })
+    const options = { baseUrl: origin, model: 'bench', clock, requireUsage: true }
+    const workers = task.workers ?? 1
+    client = workers === 1 ? new OpenAIStreamClient(options) : new (await loadWorkerPool()).WorkerPoolClient({ client: options, workers })
     await client.preflight()
     await client.warmConnections(task.streams)
     const onRecord = (rec: RequestRecord): void => {

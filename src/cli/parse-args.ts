@@ -8,6 +8,14 @@ export function positiveInt(value: string): number {
   return n
 }
 
+/** `--workers`: a thread count or `auto`. */
+export function workersFlag(value: string): number | 'auto' {
+  if (value.trim() === 'auto') return 'auto'
+  const n = Number(value)
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number of threads or auto')
+  return n
+}
+
 export function nonNegativeInt(value: string): number {
   const n = Number(value)
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number >= 0')

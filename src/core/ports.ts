@@ -182,11 +182,32 @@ export interface EventSink {
   emit(event: RunEvent): void
 }
 
+/** The worker threads that sent a run's load (`--workers`), as watched over the measured span. */
+export interface ClientLoadThreads {
+  /** Threads at the end of the run. */
+  readonly count: number
+  /** `fixed`: `--workers N`; `auto`: threads were added while the client was the limit. */
+  readonly mode: 'fixed' | 'auto'
+  /** Share of the span each thread's event loop was busy (0..1), in thread order; a thread added later counts from when it started. */
+  readonly utilization: readonly number[]
+  /** Threads `auto` added after the first: when (ns on the run clock) and why. */
+  readonly added: readonly { readonly atNs: number; readonly reason: string }[]
+}
+
+export interface ClientMonitorResult {
+  /** CPU cores the whole process used on average (every thread). */
+  readonly cpuUtilization: number | null
+  /** Event-loop delay p99 (ms) of the thread that schedules the load. */
+  readonly eventLoopDelayP99Ms: number | null
+  /** Present when worker threads sent the load: the busiest one, not the process, says whether the client was the limit. */
+  readonly threads?: ClientLoadThreads
+}
+
 /** Watches the load generator's own process: CPU used and event-loop delay, to tell when it is the limit. */
 export interface ClientMonitor {
   start(): void
   /** Stops watching and returns CPU cores used on average and the event-loop delay p99 (ms). */
-  stop(): { readonly cpuUtilization: number | null; readonly eventLoopDelayP99Ms: number | null }
+  stop(): ClientMonitorResult
 }
 
 /**

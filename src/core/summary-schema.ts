@@ -69,6 +69,10 @@ export const RunSummarySchema = z
       cpuUtilization: nnum,
       eventLoopDelayP99Ms: nnum,
       limitedByClient: z.boolean(),
+      workers: z
+        .looseObject({ count: num, mode: z.enum(['fixed', 'auto']), utilization: z.array(num), added: z.array(z.looseObject({ atS: num, reason: z.string() })) })
+        .optional()
+        .describe('--workers: the load threads, the share of the measured span each one\'s event loop was busy, and the threads `auto` added'),
       chunkTimestamps: z
         .looseObject({ source: z.string(), clock: z.string(), includes: z.string() })
         .optional()

@@ -204,6 +204,13 @@ export interface RunSummary {
     readonly cpuUtilization: number | null
     readonly eventLoopDelayP99Ms: number | null
     readonly limitedByClient: boolean
+    /** `--workers`: the load threads, each one's event-loop busy share over the measured span, and any `auto` added (atS on the run clock). */
+    readonly workers?: {
+      readonly count: number
+      readonly mode: 'fixed' | 'auto'
+      readonly utilization: readonly number[]
+      readonly added: readonly { readonly atS: number; readonly reason: string }[]
+    }
     /** How the client stamped chunk arrivals; absent in runs before it was recorded and in runs that did not stream. */
     readonly chunkTimestamps?: ChunkTimestamps
   }

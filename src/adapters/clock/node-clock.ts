@@ -25,9 +25,14 @@ export class NodeClock implements Clock {
   /** Wall-clock milliseconds (Unix epoch, sub-millisecond) at this clock's epoch. */
   readonly epochWallMs: number
 
-  constructor() {
-    this.epochWallMs = performance.timeOrigin + performance.now()
-    this.epochHr = process.hrtime.bigint()
+  /**
+   * A new epoch now, or another clock's (`{ epochHr, epochWallMs }`): a worker thread of the same
+   * process reads the same CLOCK_MONOTONIC, so a copy of the run's epoch gives timestamps on the run's
+   * timeline exactly.
+   */
+  constructor(epoch?: { readonly epochHr: bigint; readonly epochWallMs: number }) {
+    this.epochWallMs = epoch?.epochWallMs ?? performance.timeOrigin + performance.now()
+    this.epochHr = epoch?.epochHr ?? process.hrtime.bigint()
   }
 
   nowNs(): number {

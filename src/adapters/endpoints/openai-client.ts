@@ -51,6 +51,17 @@ export interface OpenAIStreamClientOptions {
    * since pipelining is 1. A request beyond the cap waits in the pool, and that wait counts in its TTFT.
    */
   readonly connections?: number | null
+  /**
+   * Send `stream_options` (default true). A copy of a preflighted client passes `negotiated()`'s value,
+   * so a server that rejected it is not asked again.
+   */
+  readonly streamOptions?: boolean
+}
+
+/** What `preflight()` settled about the server, for clients that share its work without a second preflight. */
+export interface NegotiatedOptions {
+  readonly model: string | null
+  readonly streamOptions: boolean
 }
 
 /** Facts about one exchange that the record does not keep but preflight needs. */
@@ -140,7 +151,7 @@ export class OpenAIStreamClient implements InferenceClient {
     this.bodyOptions = {
       api: this.api,
       model: this.model ?? '',
-      streamOptions: true,
+      streamOptions: options.streamOptions ?? true,
       continuousUsage: options.continuousUsage ?? false,
       ignoreEos: options.ignoreEos ?? false,
       minTokens: options.minTokens ?? false,
@@ -183,6 +194,11 @@ export class OpenAIStreamClient implements InferenceClient {
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.idleMs,
     })
+  }
+
+  /** The model and request options `preflight()` settled on (worker threads copy them). */
+  negotiated(): NegotiatedOptions {
+    return { model: this.model, streamOptions: this.bodyOptions.streamOptions }
   }
 
   /** The model requests go to (after `preflight()`, the one it picked when none was given). */

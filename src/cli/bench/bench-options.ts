@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander'
 import { parseDistributionFlag } from '../../core/config/distribution.js'
 import { setPath } from '../config/merge.js'
-import { collect, durationS, headerPair, keyValue, nonNegativeInt, number, positiveInt, positiveNumber, shardFlag } from '../parse-args.js'
+import { collect, durationS, headerPair, keyValue, nonNegativeInt, number, positiveInt, positiveNumber, shardFlag, workersFlag } from '../parse-args.js'
 
 /**
  * The flags of `bench` for the common case. Each maps onto one path of the config schema, so flags
@@ -65,6 +65,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--settle-power', path: 'settlePower', description: 'start the steady window only once power has settled too (MSER-5 on the meters\' power series); sweeps of hardware knobs do this on every point', map: () => true },
   { flags: '--max-error-rate <share>', path: 'maxErrorRate', description: 'largest share (0..1) of measured requests that may fail; above it the run is marked invalid and exits 6 (default 0.05)', parse: number },
   { flags: '--slo-min-attainment <share>', path: 'slo.minAttainment', description: 'fail (exit 99) when fewer requests than this share (0..1) meet the SLO', parse: number },
+  { flags: '--workers <n|auto>', path: 'workers', description: 'threads sending the load, each with its own connections (auto: add one while the busiest is the limit)', parse: workersFlag },
   { flags: '--timeout-ms <ms>', path: 'timeouts.totalMs', description: 'longest a request may take in all', parse: positiveNumber },
   { flags: '--idle-timeout-ms <ms>', path: 'timeouts.idleMs', description: 'longest silence between two chunks', parse: positiveNumber },
   { flags: '--out <dir>', path: 'out', description: 'directory for summary.json (a run-id folder is made inside)' },

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { NodeClock } from '../../adapters/clock/node-clock.js'
 import { OpenAIStreamClient } from '../../adapters/endpoints/openai-client.js'
+import { WorkerPoolClient } from '../../adapters/endpoints/worker-pool/worker-pool-client.js'
 import { ProcessClientMonitor } from '../../adapters/monitor/process-monitor.js'
 import { openStore } from '../../adapters/store/sqlite-store.js'
 import type { BenchConfig } from '../../core/config/bench-schema.js'
@@ -87,7 +88,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
   const traceRows = config.workload.trace ? await openTrace(config.workload.trace, host.cwd) : null
   const clock = new NodeClock()
   const apiKey = host.env[config.target.apiKeyEnv] ?? null
-  const client = new OpenAIStreamClient({
+  const clientOptions = {
     baseUrl: endpoint,
     model: config.target.model ?? null,
     api: config.target.api,
@@ -101,7 +102,13 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     requireUsage: config.target.requireUsage,
     timeouts: config.timeouts,
     clock,
-  })
+  }
+  // --workers: load threads, each with its own pool; this thread keeps the schedule, meters and store
+  const client =
+    config.workers === 1
+      ? new OpenAIStreamClient(clientOptions)
+      : new WorkerPoolClient({ client: clientOptions, workers: config.workers, onInfo: (message) => events.emit({ type: 'info', message }) })
+  const clientMonitor = client instanceof WorkerPoolClient ? client.monitor(new ProcessClientMonitor()) : new ProcessClientMonitor()
   const runId = newRunId(clock.wallMs())
   const runDir = join(resolve(host.cwd, config.out), runId)
   // A shard keeps its records beside its summary (a pod's home folder does not outlive it).
@@ -124,7 +131,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
       meters,
       store,
       events,
-      monitor: new ProcessClientMonitor(),
+      monitor: clientMonitor,
       dataset,
       traceRows,
       signal: host.signal,

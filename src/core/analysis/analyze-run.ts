@@ -1,5 +1,5 @@
 import type { BenchConfig } from '../config/bench-schema.js'
-import type { ChunkTimestamps, ConnectionStats, MeterInfo } from '../ports.js'
+import type { ChunkTimestamps, ClientMonitorResult, ConnectionStats, MeterInfo } from '../ports.js'
 import type { PowerSample, RequestRecord, TokenSource } from '../records.js'
 import { REQUEST_ERROR_KINDS } from '../records.js'
 import { RUN_SCHEMA, type RunSummary } from '../summary.js'
@@ -28,7 +28,7 @@ export interface AnalysisInput {
   readonly idleWindowNs: { readonly startNs: number; readonly endNs: number } | null
   readonly connections: ConnectionStats
   readonly droppedArrivals: number
-  readonly clientMonitor: { readonly cpuUtilization: number | null; readonly eventLoopDelayP99Ms: number | null } | null
+  readonly clientMonitor: ClientMonitorResult | null
   /** How the client stamped chunks (said in the summary); omitted where no client streamed. */
   readonly chunkTimestamps?: ChunkTimestamps
   readonly warnings: readonly string[]
@@ -141,11 +141,18 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const openedInWindow = (conn.connectedAtNs ?? []).filter(inWin).length
   if (openedInWindow > 0) warnings.push(`${openedInWindow} connection(s) were opened inside the window; their set-up time is inside those requests' TTFT`)
   const mon = input.clientMonitor
-  const limitedByClient = mon !== null && ((mon.cpuUtilization ?? 0) >= CLIENT_CPU_LIMIT || (mon.eventLoopDelayP99Ms ?? 0) >= CLIENT_EVENT_LOOP_LIMIT_MS)
+  // With load threads (--workers) the busiest thread is the limit, not the process's sum over threads.
+  const threads = mon?.threads
+  const busiestThread = threads !== undefined && threads.utilization.length > 0 ? Math.max(...threads.utilization) : null
+  const cpuLimited = busiestThread !== null ? busiestThread >= CLIENT_CPU_LIMIT : (mon?.cpuUtilization ?? 0) >= CLIENT_CPU_LIMIT
+  const limitedByClient = mon !== null && (cpuLimited || (mon.eventLoopDelayP99Ms ?? 0) >= CLIENT_EVENT_LOOP_LIMIT_MS)
   if (limitedByClient) {
-    warnings.push(
-      `the load generator may have been the limit: client CPU ${fmt(mon?.cpuUtilization, 2)} cores, event-loop delay p99 ${fmt(mon?.eventLoopDelayP99Ms, 1)} ms; latency may be overstated`,
-    )
+    const cpu = busiestThread !== null ? `busiest of ${threads?.count} load threads ${fmt(busiestThread * 100, 0)} % busy` : `client CPU ${fmt(mon?.cpuUtilization, 2)} cores`
+    const more = threads?.mode === 'auto' ? '' : busiestThread !== null || (mon?.cpuUtilization ?? 0) >= CLIENT_CPU_LIMIT ? ' (--workers auto spreads the load over more cores)' : ''
+    warnings.push(`the load generator may have been the limit: ${cpu}, event-loop delay p99 ${fmt(mon?.eventLoopDelayP99Ms, 1)} ms; latency may be overstated${more}`)
+  }
+  for (const a of threads?.added ?? []) {
+    if (inWin(a.atNs)) warnings.push(`a load thread was added inside the window, ${fmt(nsToS(a.atNs - win.startNs), 1)} s after it opened (${a.reason}); chunks before it may be stamped late`)
   }
   if (input.droppedArrivals > 0) {
     const what = cfg.workload.sessions !== undefined ? 'session arrival(s) were dropped: load.maxConcurrency sessions were in flight' : 'arrival(s) were dropped: more than load.maxConcurrency requests were in flight'
@@ -221,6 +228,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
       cpuUtilization: mon?.cpuUtilization ?? null,
       eventLoopDelayP99Ms: mon?.eventLoopDelayP99Ms ?? null,
       limitedByClient,
+      ...(threads !== undefined ? { workers: { count: threads.count, mode: threads.mode, utilization: threads.utilization, added: threads.added.map((a) => ({ atS: nsToS(a.atNs), reason: a.reason })) } } : {}),
       ...(input.chunkTimestamps !== undefined ? { chunkTimestamps: input.chunkTimestamps } : {}),
     },
     power: null,

@@ -125,6 +125,10 @@ export const BenchConfigSchema = z
     labels: z.record(z.string(), z.string()).default({}).describe('Free-form labels stored with the run.'),
     coverage: CoverageSchema.optional().describe('Coverage the power telemetry must have: a node or device missing, a long gap or a window not bracketed by readings makes the efficiency figures null and the run invalid (exit 6), with the reasons named.'),
     shard: ShardSchema.optional().describe('Send only the index-th of count disjoint parts of the schedule (arrivals, users, sessions, trace rows); `tokenwatt merge` joins the shards\' runs into one.'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(1).max(256)])
+      .default(1)
+      .describe('Threads that send the load, each with its own connection pool and event loop, so one host\'s client uses every core. 1: the scheduling thread sends it itself. `auto`: one thread, and one more whenever the busiest one\'s event loop is the limit (up to the CPUs available).'),
     startAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-12-06T14:00:00Z' }).optional().describe('Wall-clock time the measured load starts at (after preflight and warm-up), so shards on several hosts start together.'),
   })
   .superRefine((c, ctx) => {
