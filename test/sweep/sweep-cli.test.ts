@@ -11,12 +11,15 @@ const { skip, env, common, limitW } = sim
 
 test('sweep over the power cap finds the device model\'s optimum inside the SLO, records clamps and restores the cap', { skip }, async () => {
   // Model (device-model.ts) at 8 streams: J/token ∝ (220 + 360 f³)/f, least at f³ = 0.306, a cap of 388 W;
-  // 300 W runs the clock too slow for TPOT ≤ 30 ms, 200 W is below the device's floor (263 W) and is clamped.
-  const r = await runCli(['sweep', ...common(), '--duration', '2', '--knob', 'gpu.power-limit-w=200,400,550,700'], { cwd: sim.gpu.dir, env: env() })
+  // 200 W is below the device's floor (263 W), is clamped, and runs the clock too slow for TPOT ≤ 30 ms.
+  // The grid's feasible points differ by 15 % in the model (400 W 0.96 J/token, 700 W 1.13): a loaded CI
+  // machine moved a 2-s point's figure by up to 25 % (550 W, 7 % from 400 W in the model, was once
+  // chosen), so the grid leaves out the near neighbour and each point runs 3 s.
+  const r = await runCli(['sweep', ...common(), '--duration', '3', '--knob', 'gpu.power-limit-w=200,400,700'], { cwd: sim.gpu.dir, env: env() })
   assert.equal(r.code, 0, r.stderr + r.stdout)
   const s = sweepOf(r.stdout)
   assert.equal(s.status, 'complete')
-  assert.equal(s.points.length, 4)
+  assert.equal(s.points.length, 3)
   assert.equal(s.chosen?.knobs['gpu.power-limit-w'], 400, r.stdout)
   const clamped = s.points.find((p) => p.knobs['gpu.power-limit-w'] === 200)
   assert.equal(clamped?.hardware['gpu.power-limit-w']?.enforced['gpu.power-limit-w@nvml:0'], 263)
