@@ -38,6 +38,11 @@ export function renderSummary(s: RunSummary, width = 100): string {
   }
   if (s.power) {
     k.push({ [`power @ ${s.power.boundary}`]: `${fmt(s.power.avgW, 1)} W avg, ${fmt(s.power.energyJ, 1)} J in window (measured: ${s.power.measured.join(', ') || 'none'}; modeled: ${s.power.modeled.join(', ') || 'none'})` })
+    for (const [by, sites] of [['node', s.power.byNode], ['rack', s.power.byRack]] as const) {
+      if (sites === undefined) continue
+      const parts = sites.map((x) => `${x.name} ${fmt(x.avgW, 1)} W${x.source === 'modeled' ? ' (modeled)' : ''}`)
+      k.push({ [`power by ${by}`]: parts.join(', ') })
+    }
   }
   if (s.efficiency) {
     const e = s.efficiency

@@ -13,6 +13,15 @@ const StatsSchema = z
   .describe('mean/p50/p90/p95/p99/max of one metric; null when there were no samples')
 const IntervalSchema = z.looseObject({ low: num, high: num }).nullable()
 const Boundary = z.enum(['device', 'node', 'rack', 'cluster', 'facility'])
+const SiteEnergySchema = z.looseObject({
+  name: z.string(),
+  energyJ: z.number().nullable(),
+  avgW: z.number().nullable(),
+  interval: z.object({ low: z.number(), high: z.number() }).nullable(),
+  source: z.enum(['measured', 'modeled']).nullable(),
+  meters: z.array(z.string()),
+  reason: z.string().nullable(),
+})
 const figure = (d: string) => nnum.describe(d)
 
 const PhaseFigureSchema = z.looseObject({ total: nnum, dynamic: nnum, totalInterval: IntervalSchema, dynamicInterval: IntervalSchema })
@@ -92,6 +101,8 @@ export const RunSummarySchema = z
           .looseObject({ verdict: z.enum(['valid', 'invalid']), expectNodes: nnum, expectDevices: nnum, nodes: z.array(z.string()), devices: z.number(), reasons: z.array(z.string()) })
           .optional()
           .describe('with coverage.expectNodes/expectDevices: whether every node and device had readings across the window; invalid makes efficiency null'),
+        byNode: z.array(SiteEnergySchema).optional().describe('energy per node (meter node labels) at the node boundary, each through the same attribution; present when the meters name two or more nodes'),
+        byRack: z.array(SiteEnergySchema).optional().describe('energy per rack (meter rack labels) at the rack boundary; present when the meters name two or more racks'),
       })
       .nullable(),
     efficiency: z

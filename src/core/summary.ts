@@ -6,6 +6,7 @@
 import type { Boundary, ChunkTimestamps, MeterKind } from './ports.js'
 import type { TokenSource } from './records.js'
 import type { TasksSection } from './analysis/analyze-tasks.js'
+import type { SiteEnergy } from './analysis/energy/energy-by-site.js'
 
 export const RUN_SCHEMA = 'tokenwatt.run/v1'
 
@@ -105,6 +106,9 @@ export interface PowerSection {
   readonly meters: readonly MeterSummary[]
   readonly levels: readonly BoundaryLevel[]
   readonly idleW: number | null
+  /** Energy per node / per rack, when the meters name two or more (energy-by-site.ts). */
+  readonly byNode?: readonly SiteEnergy[]
+  readonly byRack?: readonly SiteEnergy[]
   readonly [extra: string]: unknown
 }
 

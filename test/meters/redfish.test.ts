@@ -4,7 +4,7 @@ import { NodeClock } from '../../src/adapters/clock/node-clock.js'
 import { placeReading, RedfishPowerMeter } from '../../src/adapters/meters/redfish/redfish-meter.js'
 import { ClockOffsetEstimator } from '../../src/adapters/meters/remote/clock-offset.js'
 import { indexSamples, meterEnergy } from '../../src/core/analysis/energy/meter-energy.js'
-import { RedfishMeterSchema } from '../../src/core/config/meters-remote-schema.js'
+import { RedfishMeterSchema, type RedfishServiceOptions } from '../../src/core/config/meters-remote-schema.js'
 import { MeterSpecSchema, parseMeterFlag } from '../../src/core/config/meters-schema.js'
 import { MeterUnavailableError } from '../../src/core/errors.js'
 import type { PowerSample } from '../../src/core/records.js'
@@ -15,6 +15,12 @@ const PASSWORD = 'c0rrect-h0rse'
 const env = { TW_TEST_BMC_PASSWORD: PASSWORD }
 
 let cert: TestCert
+/** One service's options, as a meter gets them. */
+function service(o: Record<string, unknown>): RedfishServiceOptions {
+  const s = RedfishMeterSchema.parse(o)
+  assert.ok(s.url !== undefined)
+  return { ...s, url: s.url }
+}
 before(() => {
   cert = makeTestCert()
 })
@@ -31,7 +37,8 @@ async function withFake<T>(shape: Shape, fn: (fake: FakeRedfish, trace: ReturnTy
 }
 
 function meter(fake: FakeRedfish, options: Record<string, unknown> = {}, clock = new NodeClock()): RedfishPowerMeter {
-  const spec = RedfishMeterSchema.parse({
+  const spec = {
+    ...RedfishMeterSchema.parse({
     kind: 'redfish',
     url: fake.url,
     user: USER,
@@ -39,7 +46,9 @@ function meter(fake: FakeRedfish, options: Record<string, unknown> = {}, clock =
     periodMs: 100,
     tls: { fingerprint256: cert.fingerprint256 },
     ...options,
-  })
+    }),
+    url: fake.url,
+  }
   return new RedfishPowerMeter(spec, { clock, env, id: 'bmc' })
 }
 
@@ -203,7 +212,7 @@ test('a wrong password: a clear preflight error, and the password appears nowher
   await withFake('acd', async (fake) => {
     for (const auth of ['session', 'basic'] as const) {
       const m = new RedfishPowerMeter(
-        RedfishMeterSchema.parse({ kind: 'redfish', url: fake.url, user: USER, passwordEnv: 'BAD', auth, tls: { fingerprint256: cert.fingerprint256 } }),
+        { ...RedfishMeterSchema.parse({ kind: 'redfish', url: fake.url, user: USER, passwordEnv: 'BAD', auth, tls: { fingerprint256: cert.fingerprint256 } }), url: fake.url },
         { clock: new NodeClock(), env: { BAD: 'hunter2-wrong' }, id: 'bmc' },
       )
       const err = await rejection(m.preflight())
@@ -211,7 +220,7 @@ test('a wrong password: a clear preflight error, and the password appears nowher
       assert.match(err.hint ?? '', /BAD/)
       assert.ok(!`${err.message} ${err.hint}`.includes('hunter2'))
     }
-    const noPassword = new RedfishPowerMeter(RedfishMeterSchema.parse({ kind: 'redfish', url: fake.url, user: USER, tls: { fingerprint256: cert.fingerprint256 } }), { clock: new NodeClock(), env: {} })
+    const noPassword = new RedfishPowerMeter(service({ kind: 'redfish', url: fake.url, user: USER, tls: { fingerprint256: cert.fingerprint256 } }), { clock: new NodeClock(), env: {} })
     const err = await rejection(noPassword.preflight())
     assert.match(err.message, /TOKENWATT_REDFISH_PASSWORD/)
   })
@@ -266,7 +275,7 @@ test('chassis listed together with one inside it is refused (double counting); a
 
 test('an unreachable service: a one-line cause with a hint', async () => {
   const m = new RedfishPowerMeter(
-    RedfishMeterSchema.parse({ kind: 'redfish', url: 'https://127.0.0.1:1', user: USER, passwordEnv: 'TW_TEST_BMC_PASSWORD', timeoutMs: 1000 }),
+    service({ kind: 'redfish', url: 'https://127.0.0.1:1', user: USER, passwordEnv: 'TW_TEST_BMC_PASSWORD', timeoutMs: 1000 }),
     { clock: new NodeClock(), env },
   )
   const err = await rejection(m.preflight())

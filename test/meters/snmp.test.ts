@@ -3,11 +3,18 @@ import { after, before, test } from 'node:test'
 import { NodeClock } from '../../src/adapters/clock/node-clock.js'
 import { SnmpPowerMeter } from '../../src/adapters/meters/snmp/snmp-meter.js'
 import { indexSamples, meterEnergy } from '../../src/core/analysis/energy/meter-energy.js'
-import { SnmpMeterSchema } from '../../src/core/config/meters-remote-schema.js'
+import { SnmpMeterSchema, type SnmpPduOptions } from '../../src/core/config/meters-remote-schema.js'
 import { MeterUnavailableError } from '../../src/core/errors.js'
 import type { PowerSample } from '../../src/core/records.js'
 import { sawtooth, wallMs, type Trace } from './redfish-fake.js'
 import { startFakeAgent, V3_USER, type FakeAgent } from './snmp-fake-agent.js'
+
+/** One PDU's options, as a meter gets them. */
+function pdu(o: Record<string, unknown>): SnmpPduOptions {
+  const s = SnmpMeterSchema.parse(o)
+  assert.ok(s.host !== undefined)
+  return { ...s, host: s.host }
+}
 
 let agent: FakeAgent
 let trace: Trace
@@ -28,7 +35,7 @@ after(() => agent.close())
 const env = { TW_SNMP_AUTH: V3_USER.authKey, TW_SNMP_PRIV: V3_USER.privKey }
 
 function meter(options: Record<string, unknown>, clock = new NodeClock()): SnmpPowerMeter {
-  const spec = SnmpMeterSchema.parse({ kind: 'snmp', host: '127.0.0.1', port: agent.port, periodMs: 100, timeoutMs: 500, retries: 1, ...options })
+  const spec = pdu({ kind: 'snmp', host: '127.0.0.1', port: agent.port, periodMs: 100, timeoutMs: 500, retries: 1, ...options })
   return new SnmpPowerMeter(spec, { clock, env, id: 'pdu' })
 }
 
@@ -188,7 +195,7 @@ test('SNMPv3 authPriv (SHA/AES) with keys from the environment; a wrong key or a
   assertPowerTracks(await sample(good, 300), clock, () => 1, 0.5, () => '1.3.6.1.4.1.534.6.6.7.3.5.1.4.0.1')
 
   const wrongKey = new SnmpPowerMeter(
-    SnmpMeterSchema.parse({ kind: 'snmp', vendor: 'eaton', host: '127.0.0.1', port: agent.port, timeoutMs: 300, retries: 0, version: '3', v3 }),
+    pdu({ kind: 'snmp', vendor: 'eaton', host: '127.0.0.1', port: agent.port, timeoutMs: 300, retries: 0, version: '3', v3 }),
     { clock, env: { TW_SNMP_AUTH: 'not-the-key', TW_SNMP_PRIV: V3_USER.privKey } },
   )
   const err = await rejection(wrongKey.preflight())
@@ -196,11 +203,11 @@ test('SNMPv3 authPriv (SHA/AES) with keys from the environment; a wrong key or a
   assert.match(`${err.message} ${err.hint}`, /SNMPv3 credentials were rejected|no answer.*TW_SNMP_AUTH \/ TW_SNMP_PRIV/)
   assert.ok(!`${err.message} ${err.hint}`.includes('not-the-key'))
 
-  const missing = await rejection(new SnmpPowerMeter(SnmpMeterSchema.parse({ kind: 'snmp', vendor: 'eaton', host: '127.0.0.1', version: '3', v3 }), { clock, env: {} }).preflight())
+  const missing = await rejection(new SnmpPowerMeter(pdu({ kind: 'snmp', vendor: 'eaton', host: '127.0.0.1', version: '3', v3 }), { clock, env: {} }).preflight())
   assert.match(missing.message, /TW_SNMP_AUTH/)
 
   const community = new SnmpPowerMeter(
-    SnmpMeterSchema.parse({ kind: 'snmp', vendor: 'apc', host: '127.0.0.1', port: agent.port, timeoutMs: 300, retries: 0, communityEnv: 'TW_COMMUNITY' }),
+    pdu({ kind: 'snmp', vendor: 'apc', host: '127.0.0.1', port: agent.port, timeoutMs: 300, retries: 0, communityEnv: 'TW_COMMUNITY' }),
     { clock, env: { TW_COMMUNITY: 'private-guess' } },
   )
   const silent = await rejection(community.preflight())

@@ -25,12 +25,18 @@ const METER_FACTORIES: MeterFactories = {
   'amd-smi': (spec, ctx) => new AmdSmiPowerMeter(spec, ctx),
   rapl: (spec, ctx) => new RaplPowerMeter(spec, ctx),
   ipmi: (spec, ctx) => new IpmiPowerMeter(spec, ctx),
-  redfish: (spec, ctx) => new RedfishPowerMeter(spec, ctx),
-  snmp: (spec, ctx) => new SnmpPowerMeter(spec, ctx),
+  redfish: (spec, ctx) => new RedfishPowerMeter(oneTarget(spec, spec.url, 'url'), ctx),
+  snmp: (spec, ctx) => new SnmpPowerMeter(oneTarget(spec, spec.host, 'host'), ctx),
   prometheus: (spec, ctx) => new PrometheusPowerMeter(spec, ctx),
   file: (spec, ctx) => new FilePowerMeter(spec, ctx),
   estimate: (spec, ctx) => new EstimatePowerMeter(spec, ctx),
   mock: (spec, ctx) => new MockPowerMeter(spec, ctx),
+}
+
+/** A spec of one service: its list form (`targets`) is expanded by the config schema (meter-list.ts) before it gets here. */
+function oneTarget<S extends { readonly kind: string; readonly targets?: unknown }, K extends string>(spec: S, value: string | undefined, key: K): Omit<S, K | 'targets'> & Record<K, string> {
+  if (value === undefined) throw new MeterUnavailableError(`${spec.kind}: no ${key} (a targets list must be expanded first: parse meters with MeterListSchema)`)
+  return { ...spec, [key]: value } as Omit<S, K | 'targets'> & Record<K, string>
 }
 
 /**

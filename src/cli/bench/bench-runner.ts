@@ -146,6 +146,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
           idleWindowNs: ctx.idleWindowNs,
           epochWallMs: clock.wallMs() - clock.nowNs() / 1e6,
           records: ctx.records,
+          defaultNode: hostname(),
           ...(config.coverage !== undefined ? { coverage: { expect: config.coverage, defaultNode: hostname() } } : {}),
         }),
     })

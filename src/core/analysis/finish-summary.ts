@@ -19,12 +19,19 @@ export interface FinishInput {
   readonly records?: readonly RequestRecord[]
   /** When given: what the telemetry must cover; `defaultNode` names unlabelled meters' node (the host). */
   readonly coverage?: { readonly expect: CoverageExpectation; readonly defaultNode: string }
+  /** The node unlabelled host meters read (the run's host), for energy per node. */
+  readonly defaultNode?: string
 }
 
 /** The innermost boundary any meter reads (a measured one before an estimate); the default headline boundary. */
 export function lowestMeteredBoundary(meters: readonly MeterInfo[]): Boundary {
   const pick = (ms: readonly MeterInfo[]): Boundary | undefined => BOUNDARIES.find((b) => ms.some((m) => m.boundary === b))
   return pick(meters.filter((m) => !m.estimated)) ?? pick(meters) ?? 'device'
+}
+
+function defaultNodeOf(input: FinishInput): { defaultNode?: string } {
+  const node = input.defaultNode ?? input.coverage?.defaultNode
+  return node !== undefined ? { defaultNode: node } : {}
 }
 
 /**
@@ -46,6 +53,7 @@ export function finishSummary(summary: RunSummary, input: FinishInput): RunSumma
       inputTokens: summary.tokens.input,
       durationS: summary.window.durationS,
       ...(input.epochWallMs !== null ? { wallAnchor: { atNs: 0, wallMs: input.epochWallMs } } : {}),
+      ...defaultNodeOf(input),
     })
     warnings.push(...e.warnings)
     out = { ...out, power: e.power, efficiency: e.efficiency }

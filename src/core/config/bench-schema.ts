@@ -2,7 +2,8 @@ import { z } from 'zod'
 import { DEFAULT_MAX_ERROR_RATE } from '../analysis/validity.js'
 import { CostSchema } from './cost-schema.js'
 import { DistributionSchema } from './distribution.js'
-import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-schema.js'
+import { AttributionSchema, BoundarySchema } from './meters-schema.js'
+import { MeterListSchema } from './meter-list.js'
 import { SessionsSchema } from './sessions-schema.js'
 import { TraceSchema } from './trace-schema.js'
 
@@ -114,7 +115,7 @@ export const BenchConfigSchema = z
     slo: SloSchema.prefault({}).describe('Latency bounds that decide which requests are good (goodput) and the run-level SLO verdict.'),
     out: z.string().default('tokenwatt-runs').describe('Directory summary.json and the report go to (a run-id subfolder is made inside).'),
     store: z.string().optional().describe('SQLite file of the results store. Absent: the user\'s data directory.'),
-    meters: z.array(MeterSpecSchema).default([]).describe('Power meters read beside the load (issue 4).'),
+    meters: MeterListSchema.default([]).describe('Power meters read beside the load (issue 4). Redfish and SNMP take lists of targets, Prometheus a list of nodes: one meter each.'),
     boundary: BoundarySchema.optional().describe('Boundary the headline efficiency figures are reported at. Absent: the lowest boundary a meter reads (device without meters).'),
     idleS: z.number().nonnegative().default(0).describe('Seconds of idle power measured before the load starts (0 = none).'),
     settlePower: z.boolean().default(false).describe('Start the steady window only once the meters\' power has settled too (MSER-5 on the power series, as on the token rate); tokenwatt sweep sets it on every point of a hardware sweep.'),

@@ -30,6 +30,14 @@ import { BoundarySchema, meterCommon } from './meter-common-schema.js'
  */
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+const labelValue = z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
+/** Per-target labels of a list of BMCs, PDUs or nodes: each target becomes a meter of its own. */
+const targetLabels = {
+  id: labelValue.optional().describe('Meter id of this target (default: the list\'s id or kind, then the node or host).'),
+  node: labelValue.optional().describe('Node this target reads (default: a Redfish BMC\'s host name).'),
+  rack: labelValue.optional().describe('Rack this target stands in.'),
+}
+const redfishUrl = z.url({ protocol: /^https?$/, error: 'must be an https URL such as https://10.0.0.5' })
 const index = z.number().int().positive()
 
 /**
@@ -77,7 +85,12 @@ export const RedfishMeterSchema = z.strictObject({
   kind: z.literal('redfish'),
   ...common,
   periodMs: z.number().min(100).default(2_000),
-  url: z.url({ protocol: /^https?$/, error: 'must be an https URL such as https://10.0.0.5' }).describe('Service address (`https://host[:port]`); the service root is `/redfish/v1`.'),
+  url: redfishUrl.optional().describe('Service address (`https://host[:port]`); the service root is `/redfish/v1`. Or `targets` for several.'),
+  targets: z
+    .array(z.strictObject({ url: redfishUrl, ...targetLabels, chassis: z.array(z.string().min(1)).optional(), outlets: z.array(z.string().min(1)).optional() }))
+    .min(1)
+    .optional()
+    .describe('Several BMCs (or PDUs) with these settings, one meter each: `[{url, node, rack}]`. A BMC\'s node defaults to its host name; PDUs (`source: rack-pdu`) without a node each count as their own equipment. Their energy adds up per node and rack, each counted once.'),
   user: z.string().min(1).optional().describe('User name; absent: read from `userEnv`.'),
   userEnv: envName.default('TOKENWATT_REDFISH_USER'),
   passwordEnv: envName.default('TOKENWATT_REDFISH_PASSWORD'),
@@ -88,8 +101,12 @@ export const RedfishMeterSchema = z.strictObject({
   pdu: z.string().min(1).optional().describe('Rack PDU id (`/redfish/v1/PowerEquipment/RackPDUs/{id}`); absent: the first one.'),
   outlets: z.array(z.string().min(1)).optional().describe('Outlet ids to read on the PDU (e.g. the ones feeding this server); absent: the PDU\'s mains.'),
   energy: z.enum(['auto', 'counter', 'power']).default('auto').describe('Energy counters: `auto` uses EnergyJoules / EnergyWh sensors as counters and integrates power where only EnergykWh exists (too coarse for a benchmark window); `counter` also uses EnergykWh; `power` never uses counters.'),
+}).superRefine((o, ctx) => {
+  if ((o.url === undefined) === (o.targets === undefined)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'give url (one service) or targets (several), not both or neither' })
 })
 export type RedfishMeterOptions = z.output<typeof RedfishMeterSchema>
+/** One service: what a meter reads once `targets` is expanded (meter-list.ts). */
+export type RedfishServiceOptions = Omit<RedfishMeterOptions, 'url' | 'targets'> & { readonly url: string }
 
 export const SnmpVendorSchema = z.enum(['apc', 'raritan', 'servertech', 'eaton'])
 export type SnmpVendor = z.output<typeof SnmpVendorSchema>
@@ -118,8 +135,13 @@ export const SnmpMeterSchema = z
     timeoutMs: z.number().positive().default(2_000),
     retries: z.number().int().nonnegative().default(1),
     vendor: SnmpVendorSchema,
-    host: z.string().min(1),
+    host: z.string().min(1).optional().describe('The PDU\'s address. Or `targets` for several.'),
     port: z.number().int().min(1).max(65_535).default(161),
+    targets: z
+      .array(z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65_535).optional(), ...targetLabels, outlets: z.array(index).min(1).optional() }))
+      .min(1)
+      .optional()
+      .describe('Several PDUs with these settings, one meter each: `[{host, node, rack, outlets}]`. Each is its own equipment: their energy adds up (per node and rack where labelled).'),
     version: z.enum(['2c', '3']).default('2c'),
     communityEnv: envName.default('TOKENWATT_SNMP_COMMUNITY').describe('v2c community; absent variable: `public`.'),
     v3: SnmpV3UserSchema.optional(),
@@ -131,13 +153,16 @@ export const SnmpMeterSchema = z
     energy: z.enum(['auto', 'counter', 'power']).default('auto').describe('`auto`: counters at ≤1 Wh resolution; `counter`: any energy meter; `power`: never.'),
   })
   .superRefine((o, ctx) => {
+    if ((o.host === undefined) === (o.targets === undefined)) ctx.addIssue({ code: 'custom', path: ['host'], message: 'give host (one PDU) or targets (several), not both or neither' })
     if (o.version === '3' && o.v3 === undefined) ctx.addIssue({ code: 'custom', path: ['v3'], message: 'version 3 needs a v3 user ({ name, level, ... })' })
     const what = o.what ?? (o.outlets ? 'outlets' : o.phases ? 'phases' : 'inlet')
-    if (what === 'outlets' && o.outlets === undefined) ctx.addIssue({ code: 'custom', path: ['outlets'], message: 'what: outlets needs the outlet numbers to read' })
+    if (what === 'outlets' && o.outlets === undefined && !(o.targets ?? []).every((t) => t.outlets !== undefined)) ctx.addIssue({ code: 'custom', path: ['outlets'], message: 'what: outlets needs the outlet numbers to read' })
     if (what === 'phases' && (o.vendor === 'raritan' || o.vendor === 'servertech'))
       ctx.addIssue({ code: 'custom', path: ['what'], message: `phase power is not read for ${o.vendor}; use inlet or outlets` })
   })
 export type SnmpMeterOptions = z.output<typeof SnmpMeterSchema>
+/** One PDU: what a meter reads once `targets` is expanded (meter-list.ts). */
+export type SnmpPduOptions = Omit<SnmpMeterOptions, 'host' | 'targets'> & { readonly host: string }
 
 export const PowerUnitSchema = z.enum(['W', 'mW', 'uW', 'kW'])
 export const EnergyUnitSchema = z.enum(['J', 'mJ', 'uJ', 'kJ', 'Wh', 'kWh'])
@@ -162,6 +187,8 @@ export const PrometheusMeterSchema = z
     power: z.strictObject({ query: z.string().min(1), unit: PowerUnitSchema }).optional().describe('Power query (custom preset, or to override the preset\'s).'),
     energy: z.strictObject({ query: z.string().min(1), unit: EnergyUnitSchema }).optional().describe('Cumulative energy query (a counter).'),
     channel: z.string().min(1).optional().describe('Channel name from labels: `{UUID}`, `{instance}/{gpu}`; default: the preset\'s.'),
+    nodes: z.array(labelValue).min(1).optional().describe('Read these nodes\' series apart, one meter per node labelled with it (DCGM exporter or Kepler on every node): energy per node, coverage per node, added up once each.'),
+    nodeLabel: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Prometheus label name').optional().describe('The label naming the node in the series (`nodes`); default: `Hostname` for dcgm, `node_name` for the Kepler presets, `instance` for scaphandre.'),
     bearerTokenEnv: envName.optional().describe('Bearer token from this variable.'),
     basicUser: z.string().min(1).optional().describe('Basic auth user and password variable.'),
     basicPasswordEnv: envName.optional(),
@@ -172,6 +199,8 @@ export const PrometheusMeterSchema = z
   .superRefine((o, ctx) => {
     if (o.preset === 'custom' && o.power === undefined && o.energy === undefined)
       ctx.addIssue({ code: 'custom', path: ['power'], message: 'preset custom needs power: {query, unit} or energy: {query, unit}' })
+    if (o.nodes !== undefined && o.nodeLabel === undefined && o.preset === 'custom')
+      ctx.addIssue({ code: 'custom', path: ['nodeLabel'], message: 'nodes with preset custom needs nodeLabel: the label that names the node in your series' })
     if ((o.basicUser === undefined) !== (o.basicPasswordEnv === undefined))
       ctx.addIssue({ code: 'custom', path: ['basicUser'], message: 'basic auth needs both basicUser and basicPasswordEnv' })
   })

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { SERVER_PRESET_IDS } from '../monitor/server-presets.js'
 import { CostSchema } from './cost-schema.js'
-import { AttributionSchema, BoundarySchema, MeterSpecSchema } from './meters-schema.js'
+import { AttributionSchema, BoundarySchema } from './meters-schema.js'
+import { MeterListSchema } from './meter-list.js'
 
 /**
  * The schema of `tokenwatt monitor` (issue 10): where the servers' token counters come from, which
@@ -58,7 +59,7 @@ export const MonitorConfigSchema = z
     exporter: z.string().regex(/^(?:[^:]*:)?\d{1,5}$/, 'must be PORT or HOST:PORT, e.g. 127.0.0.1:9464').optional(),
     out: z.string().default('tokenwatt-runs'),
     store: z.string().optional(),
-    meters: z.array(MeterSpecSchema).default([]),
+    meters: MeterListSchema.default([]),
     boundary: BoundarySchema.optional(),
     attribution: AttributionSchema.prefault({}),
     cost: CostSchema.optional(),

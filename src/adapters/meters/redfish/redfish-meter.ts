@@ -1,4 +1,4 @@
-import type { RedfishMeterOptions } from '../../../core/config/meters-remote-schema.js'
+import type { RedfishServiceOptions } from '../../../core/config/meters-remote-schema.js'
 import { MeterUnavailableError } from '../../../core/errors.js'
 import type { Clock, MeterInfo, MeterPreflight, PowerMeter } from '../../../core/ports.js'
 import type { PowerSample } from '../../../core/records.js'
@@ -62,7 +62,7 @@ export class RedfishPowerMeter implements PowerMeter {
   private readonly offset = new ClockOffsetEstimator('http-date')
 
   constructor(
-    private readonly options: RedfishMeterOptions,
+    private readonly options: RedfishServiceOptions,
     private readonly deps: RemoteMeterDeps,
   ) {
     this.baseUrl = new URL(options.url)

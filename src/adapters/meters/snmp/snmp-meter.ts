@@ -1,4 +1,4 @@
-import type { SnmpMeterOptions } from '../../../core/config/meters-remote-schema.js'
+import type { SnmpPduOptions } from '../../../core/config/meters-remote-schema.js'
 import { MeterUnavailableError } from '../../../core/errors.js'
 import type { MeterInfo, MeterPreflight, PowerMeter } from '../../../core/ports.js'
 import type { PowerSample } from '../../../core/records.js'
@@ -39,7 +39,7 @@ export class SnmpPowerMeter implements PowerMeter {
   private secrets: SnmpSecrets | undefined
 
   constructor(
-    private readonly options: SnmpMeterOptions,
+    private readonly options: SnmpPduOptions,
     private readonly deps: RemoteMeterDeps,
   ) {
     this.what = options.what ?? (options.outlets ? 'outlets' : options.phases ? 'phases' : 'inlet')

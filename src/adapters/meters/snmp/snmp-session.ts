@@ -1,5 +1,5 @@
 import snmp from 'net-snmp'
-import type { SnmpMeterOptions } from '../../../core/config/meters-remote-schema.js'
+import type { SnmpPduOptions } from '../../../core/config/meters-remote-schema.js'
 
 /**
  * A promise-shaped SNMP GET over net-snmp (v2c community or v3 user), returning every OID's value
@@ -21,7 +21,7 @@ const MAX_VARBINDS = 24
 export class SnmpGetter {
   private readonly session: snmp.Session
 
-  constructor(o: SnmpMeterOptions, secrets: SnmpSecrets) {
+  constructor(o: SnmpPduOptions, secrets: SnmpSecrets) {
     const common = { port: o.port, timeout: o.timeoutMs, retries: o.retries }
     if (o.version === '3' && o.v3 !== undefined) {
       const u = o.v3

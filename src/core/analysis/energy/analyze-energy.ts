@@ -16,6 +16,7 @@ import { type AttributionResult, attribute, type Estimate, type LevelResult } fr
 import type { TimeWindowNs } from './channel-energy.js'
 import { avgW, clockOffsetMs, indexSamples, type MeterEnergy, meterEnergy } from './meter-energy.js'
 import { provisionedPower } from './provisioned.js'
+import { energyBySite } from './energy-by-site.js'
 
 export interface EnergyAnalysisInput {
   readonly samples: readonly PowerSample[]
@@ -34,6 +35,8 @@ export interface EnergyAnalysisInput {
   readonly durationS: number
   /** A wall-clock anchor (our wall ms at a run time) to report source clocks' offsets. */
   readonly wallAnchor?: { readonly atNs: number; readonly wallMs: number }
+  /** The node unlabelled host meters read (the host the run ran on), for the per-node breakdown. */
+  readonly defaultNode?: string
 }
 
 export interface EnergyAnalysis {
@@ -95,7 +98,7 @@ export function analyzeEnergy(input: EnergyAnalysisInput): EnergyAnalysis {
   const idleW = idleEstimate && idle ? idleEstimate.value / idle.seconds : null
   if (input.idleWindow && idleW === null && est !== null) warnings.push(`no idle power at the ${input.boundary} boundary: the meters gave no readings in the idle window`)
 
-  const power: PowerSection = {
+  let power: PowerSection = {
     boundary: input.boundary,
     avgW: est ? est.value / windowS : null,
     energyJ: est ? est.value : null,
@@ -110,6 +113,12 @@ export function analyzeEnergy(input: EnergyAnalysisInput): EnergyAnalysis {
     avgWInterval: est && windowS > 0 ? { low: est.low / windowS, high: est.high / windowS } : null,
     windowS,
   }
+  // energy per node and per rack, when the meters name several (each through the same attribution)
+  const byNode = energyBySite(energies, 'node', input.attribution, windowS, input.defaultNode)
+  const byRack = energyBySite(energies, 'rack', input.attribution, windowS)
+  if (byNode !== null) power = { ...power, byNode }
+  if (byRack !== null) power = { ...power, byRack }
+  for (const site of [...(byNode ?? []), ...(byRack ?? [])]) if (site.energyJ === null) warnings.push(`no energy for ${site.name}: ${site.reason ?? 'no meter reads it'}`)
 
   const provisioned = provisionedPower({ boundary: input.boundary, attribution: input.attribution, meters: input.meters, deviceChannels: attributed.device?.channels ?? [] })
   warnings.push(...provisioned.warnings)
