@@ -46,10 +46,10 @@ export interface FakeExporter {
   close(): Promise<void>
 }
 
-const LABELS = (g: (typeof GPUS)[number]): string =>
-  `gpu="${g.index}",UUID="${g.uuid}",pci_bus_id="${g.bus}",device="nvidia${g.index}",modelName="NVIDIA H100 80GB HBM3",Hostname="gpu-node-01",DCGM_FI_DRIVER_VERSION="550.90.07"`
-
-export async function startFakeExporter(trace: Trace, originMs: number, energyOffsetMj: number): Promise<FakeExporter> {
+/** `hostname`: the node the exporter runs on (its `Hostname` label, Kepler's `node_name`); default gpu-node-01. */
+export async function startFakeExporter(trace: Trace, originMs: number, energyOffsetMj: number, hostname = 'gpu-node-01'): Promise<FakeExporter> {
+  const LABELS = (g: (typeof GPUS)[number]): string =>
+    `gpu="${g.index}",UUID="${g.uuid}",pci_bus_id="${g.bus}",device="nvidia${g.index}",modelName="NVIDIA H100 80GB HBM3",Hostname="${hostname}",DCGM_FI_DRIVER_VERSION="550.90.07"`
   const scrapes: Scrape[] = []
   const state: { resetGpu1At: number | null } = { resetGpu1At: null }
   const server: Server = createServer((req, res) => {
@@ -82,11 +82,11 @@ export async function startFakeExporter(trace: Trace, originMs: number, energyOf
     for (const [s, w] of [[0, 100], [1, 80]] as const) {
       for (const zone of ['package', 'dram']) {
         const watts = zone === 'package' ? w : w / 5
-        lines.push(`kepler_node_cpu_joules_total{node_name="gpu-node-01",path="/sys/class/powercap/intel-rapl:${s}",zone="${zone}"} ${((t - originMs) / 1000) * watts + 1e6}`)
+        lines.push(`kepler_node_cpu_joules_total{node_name="${hostname}",path="/sys/class/powercap/intel-rapl:${s}",zone="${zone}"} ${((t - originMs) / 1000) * watts + 1e6}`)
       }
     }
     lines.push('# HELP kepler_node_cpu_watts Power consumption of cpu at node level in watts', '# TYPE kepler_node_cpu_watts gauge')
-    for (const [s, w] of [[0, 100], [1, 80]] as const) lines.push(`kepler_node_cpu_watts{node_name="gpu-node-01",path="/sys/class/powercap/intel-rapl:${s}",zone="package"} ${w}`)
+    for (const [s, w] of [[0, 100], [1, 80]] as const) lines.push(`kepler_node_cpu_watts{node_name="${hostname}",path="/sys/class/powercap/intel-rapl:${s}",zone="package"} ${w}`)
     // Scaphandre: host power in µW, energy in µJ (scientific notation, as Rust's exporter may print).
     lines.push('# HELP scaph_host_power_microwatts Power measurement on the whole host, in microwatts', '# TYPE scaph_host_power_microwatts gauge')
     lines.push(`scaph_host_power_microwatts 2.5e8`)
