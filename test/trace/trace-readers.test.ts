@@ -82,6 +82,34 @@ test('Weka/AgentX agentic trace: one session per trace, subagents flattened, thi
   assert.equal(pretty.length, 3)
 })
 
+test('GitHub coding-agent sessions: every LLM call of every turn in order, gaps after each call ended, cached tokens as the shared prefix', async () => {
+  const session = {
+    session_id: 'gh-1',
+    turns: [
+      { llm_calls: [{ timestamp: '2026-03-02T10:00:00.000Z', duration_ms: 1500, prompt_tokens: 200, completion_tokens: 40, cached_tokens: 0 }], tool_batches: [{ tools: ['read_file'], duration_ms: 300 }] },
+      {
+        llm_calls: [
+          { timestamp: '2026-03-02T10:00:02.000Z', duration_ms: 900, prompt_tokens: 330, completion_tokens: 25, cached_tokens: 192 },
+          // a compaction: the cache kept only the system prompt
+          { timestamp: '2026-03-02T10:00:02.700Z', duration_ms: 400, input_tokens: 150, output_tokens: 10, cache_read_tokens: 64 },
+        ],
+      },
+    ],
+  }
+  const r = await rows('gh.jsonl', 'github-agent', `${JSON.stringify(session)}\n${JSON.stringify({ session_id: 7, turns: [{ llm_calls: [{ timestamp: 1772445600000, prompt_tokens: 64, completion_tokens: 1 }] }] })}\n`)
+  assert.equal(r.length, 4)
+  assert.deepEqual(r.map((x) => [x.sessionId, x.inputTokens, x.outputTokens, x.line]), [['gh-1', 200, 40, 1], ['gh-1', 330, 25, 1], ['gh-1', 150, 10, 1], ['7', 64, 1, 2]])
+  assert.equal(r[0]?.timestampMs, Date.parse('2026-03-02T10:00:00.000Z'))
+  // think time = this call's start − the previous call's end (negative overlap counts as none)
+  assert.deepEqual(r.map((x) => x.thinkTimeMs), [null, 500, 0, null])
+  // 64-token blocks: 192 cached tokens keep the first call's 3 blocks of 4, then new ones; the
+  // compacted call keeps one block (64 cached) and adds the rest
+  assert.deepEqual(r.map((x) => x.hashIds), [[0, 1, 2, 3], [0, 1, 2, 4, 5, 6], [0, 7, 8], [0]])
+  assert.ok(r.every((x) => x.blockTokens === 64))
+  assert.match(await failure('gh-bad.jsonl', 'github-agent', `${JSON.stringify(session)}\n{"session_id":"x","turns":[{"calls":[]}]}\n`), /line 2: turns\[0\]: a turn needs an "llm_calls" list/)
+  assert.match(await failure('gh-bad2.jsonl', 'github-agent', '{"session_id":"x","turns":[{"llm_calls":[{"timestamp":"yesterday","prompt_tokens":1,"completion_tokens":1}]}]}\n'), /line 1: turns\[0\]\.llm_calls\[0\]\.timestamp must be an ISO 8601 time or Unix milliseconds/)
+})
+
 test("tokenwatt's own JSONL", async () => {
   const rs = await rows('tw.jsonl', 'jsonl', '{"timestamp_ms": 10, "input_tokens": 5, "output_tokens": 7, "session_id": "a", "think_time_ms": 30, "prompt": "hello there"}\n')
   assert.deepEqual(rs.map((r) => [r.timestampMs, r.inputTokens, r.outputTokens, r.sessionId, r.thinkTimeMs, r.prompt]), [[10, 5, 7, 'a', 30, 'hello there']])

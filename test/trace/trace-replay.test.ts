@@ -159,6 +159,27 @@ test('a Weka session trace replays as a session: order kept, each request think_
   }
 })
 
+test('a GitHub coding-agent session replays in order, each call the recorded gap after the previous ended, its cached tokens hitting the server\'s cache', async () => {
+  const call = (atMs: number, durationMs: number, prompt: number, cached: number): Record<string, unknown> => ({ timestamp: new Date(Date.UTC(2026, 2, 2, 10) + atMs).toISOString(), duration_ms: durationMs, prompt_tokens: prompt, completion_tokens: 7, cached_tokens: cached })
+  const session = { session_id: 'agent-1', turns: [{ llm_calls: [call(0, 100, 64, 0)], tool_batches: [{ duration_ms: 40 }] }, { llm_calls: [call(160, 100, 128, 64), call(300, 50, 192, 128)] }] }
+  const p = join(dir, 'github-agent.jsonl')
+  writeFileSync(p, `${JSON.stringify(session)}\n`)
+  // blocks of 16 tokens, as the mock's prefix cache has them
+  const { s, gt } = await replay(p, 'github-agent', ['--trace-block-tokens', '16'])
+  assert.equal(gt.length, 3)
+  assert.equal(s.tasks?.completed, 1)
+  const list = [...gt].sort((a, b) => a.receivedAtWallMs - b.receivedAtWallMs)
+  assert.deepEqual(list.map((g) => g.headers!['x-correlation-id']), [0, 1, 2].map((t) => `tw-session-0-${t}-0`))
+  for (const [i, gapMs] of [[1, 60], [2, 40]] as const) {
+    const prevEnd = list[i - 1]!.chunks[list[i - 1]!.chunks.length - 1]!.atWallMs
+    const gap = list[i]!.receivedAtWallMs - prevEnd
+    assert.ok(gap >= gapMs - 1 && gap < gapMs + 40, `gap ${gap} ms, want ${gapMs}`)
+  }
+  // the trace's cached prefixes (64, then 128 tokens) are prefixes the server's cache really has
+  const cached = list.map((g) => g.cachedTokens ?? 0)
+  assert.ok(cached[0] === 0 && (cached[1] as number) > 0 && (cached[2] as number) > (cached[1] as number), `cached tokens by call: ${cached.join(', ')}`)
+})
+
 test('a bad row stops the run before any load, with a one-line error naming the line', async () => {
   const p = join(dir, 'bad.csv')
   writeFileSync(p, 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.68,10,2\n2023-11-16 18:15:47.00,ten,2\n')

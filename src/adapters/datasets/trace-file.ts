@@ -9,8 +9,8 @@ import { TraceParseError, type TraceRow } from '../../core/load/trace/trace-row.
  * being parsed is in memory however long the trace is. A Weka trace written as one pretty-printed
  * JSON object (not one object per line) is read whole: it is one session.
  */
-export async function* readTraceRows(path: string, format: TraceFormat): AsyncGenerator<TraceRow> {
-  const parser = createTraceParser(format)
+export async function* readTraceRows(path: string, format: TraceFormat, blockTokens?: number): AsyncGenerator<TraceRow> {
+  const parser = createTraceParser(format, blockTokens)
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity })
   let n = 0
   try {
@@ -46,10 +46,10 @@ function* wholeWekaFile(path: string): Generator<TraceRow> {
 }
 
 /** Reads the whole trace once to check every row (line-numbered errors before any load) and count them. */
-export async function checkTraceFile(path: string, format: TraceFormat): Promise<{ rows: number; sessions: number }> {
+export async function checkTraceFile(path: string, format: TraceFormat, blockTokens?: number): Promise<{ rows: number; sessions: number }> {
   let rows = 0
   const sessions = new Set<string>()
-  for await (const r of readTraceRows(path, format)) {
+  for await (const r of readTraceRows(path, format, blockTokens)) {
     rows++
     if (r.sessionId !== null && sessions.size < 1_000_000) sessions.add(r.sessionId)
   }

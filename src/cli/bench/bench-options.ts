@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander'
+import { TRACE_FORMATS } from '../../core/config/trace-schema.js'
 import { parseDistributionFlag } from '../../core/config/distribution.js'
 import { setPath } from '../config/merge.js'
 import { collect, durationS, headerPair, keyValue, nonNegativeInt, number, positiveInt, positiveNumber, shardFlag, workersFlag } from '../parse-args.js'
@@ -50,12 +51,12 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--session-count <n>', path: 'workload.sessions.count', description: 'sessions: how many sessions to run in all', parse: positiveInt },
   { flags: '--task-slo-ms <ms>', path: 'workload.sessions.taskLatencyMs', description: 'sessions: task SLO bound on the whole task (first send to last token)', parse: positiveNumber },
   { flags: '--trace <file>', path: 'workload.trace.path', description: 'replay a trace file at its own timestamps (with --trace-format)' },
-  { flags: '--trace-format <fmt>', path: 'workload.trace.format', description: 'format of --trace', choices: ['mooncake', 'azure', 'burstgpt', 'weka', 'jsonl'] },
+  { flags: '--trace-format <fmt>', path: 'workload.trace.format', description: 'format of --trace', choices: TRACE_FORMATS },
   { flags: '--time-scale <x>', path: 'workload.trace.timeScale', description: 'trace replay speed-up (10 = ten times faster)', parse: positiveNumber },
   { flags: '--max-idle-gap-s <s>', path: 'workload.trace.maxIdleGapS', description: 'trace replay: cap on any gap between arrivals (trace seconds)', parse: positiveNumber },
   { flags: '--trace-start-s <s>', path: 'workload.trace.startOffsetS', description: 'trace replay: skip the first seconds of the trace', parse: number },
   { flags: '--trace-duration-s <s>', path: 'workload.trace.durationS', description: 'trace replay: replay only this many trace seconds', parse: positiveNumber },
-  { flags: '--trace-block-tokens <n>', path: 'workload.trace.blockTokens', description: 'trace replay: tokens per hash_ids block (default: Mooncake 512, Weka 64)', parse: positiveInt },
+  { flags: '--trace-block-tokens <n>', path: 'workload.trace.blockTokens', description: 'trace replay: tokens per hash_ids block (default: Mooncake 512, Weka and github-agent 64)', parse: positiveInt },
   { flags: '--seed <n>', path: 'workload.seed', description: 'workload seed (same seed, same requests)', parse: nonNegativeInt },
   { flags: '--tokenizer <how>', path: 'workload.tokenizer', description: 'how prompt lengths are hit', choices: ['auto', 'server', 'probe', 'estimate'] },
   { flags: '--slo-ttft-ms <ms>', path: 'slo.ttftMs', description: 'SLO bound on TTFT per request', parse: positiveNumber },

@@ -186,13 +186,13 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
 async function openTrace(trace: TraceConfig, cwd: string): Promise<AsyncIterable<TraceRow>> {
   const path = resolve(cwd, trace.path)
   try {
-    await checkTraceFile(path, trace.format)
+    await checkTraceFile(path, trace.format, trace.blockTokens)
   } catch (e) {
     if (e instanceof TraceParseError) throw new ConfigError(`workload.trace: ${trace.path}: ${e.message}`, { hint: `is the file in the ${trace.format} format? see --trace-format and README.md (trace replay)` })
     const code = (e as NodeJS.ErrnoException).code
     throw new ConfigError(`workload.trace.path: cannot read ${trace.path}: ${code ?? (e as Error).message}`, { hint: 'check the path given to --trace' })
   }
-  return readTraceRows(path, trace.format)
+  return readTraceRows(path, trace.format, trace.blockTokens)
 }
 
 function loadDataset(config: BenchConfig, cwd: string): DatasetItem[] {

@@ -1,10 +1,13 @@
 import { z } from 'zod'
 
-export const TRACE_FORMATS = ['mooncake', 'azure', 'burstgpt', 'weka', 'jsonl'] as const
+export const TRACE_FORMATS = ['mooncake', 'azure', 'burstgpt', 'weka', 'github-agent', 'jsonl'] as const
 export type TraceFormat = (typeof TRACE_FORMATS)[number]
 
-/** Tokens per `hash_ids` block by format: Mooncake's traces use 512, Weka/AgentX traces 64 (their block_size). */
-export const DEFAULT_BLOCK_TOKENS: Readonly<Record<TraceFormat, number>> = { mooncake: 512, azure: 512, burstgpt: 512, weka: 64, jsonl: 512 }
+/**
+ * Tokens per `hash_ids` block by format: Mooncake's traces use 512, Weka/AgentX traces 64 (their
+ * block_size); a GitHub agent trace's blocks are made from its cached-token counts, 64 tokens each.
+ */
+export const DEFAULT_BLOCK_TOKENS: Readonly<Record<TraceFormat, number>> = { mooncake: 512, azure: 512, burstgpt: 512, weka: 64, 'github-agent': 64, jsonl: 512 }
 
 /**
  * Trace replay (workload.trace): requests at the trace's own timestamps on the absolute schedule, with

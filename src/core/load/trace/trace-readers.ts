@@ -1,4 +1,4 @@
-import type { TraceFormat } from '../../config/trace-schema.js'
+import { DEFAULT_BLOCK_TOKENS, type TraceFormat } from '../../config/trace-schema.js'
 import { TraceParseError, type TraceRow } from './trace-row.js'
 
 /**
@@ -15,6 +15,13 @@ import { TraceParseError, type TraceRow } from './trace-row.js'
  * - `weka` (Weka/AgentX kv-cache-tester agentic traces): one trace object per line (or one per file),
  *   `{id, block_size, requests: [{t (s), type: "n"|"s"|"subagent", in, out, hash_ids, think_time (s),
  *   requests (subagent)}]}`; one trace is one session, hash ids scoped to it.
+ * - `github-agent` (coding-agent session traces, laid out as GitHub's 2026 release describes them; no
+ *   schema file was published to check against, so the common spellings are accepted): one session
+ *   per line, `{session_id, turns: [{llm_calls: [{timestamp (ISO 8601 or Unix ms), duration_ms,
+ *   prompt_tokens|input_tokens, completion_tokens|output_tokens, cached_tokens|cache_read_tokens}],
+ *   tool_batches?}]}`. Calls replay in order as one session: each after the previous one ended plus
+ *   the gap the trace recorded (tool batches and the user's time); `cached_tokens` become the shared
+ *   prefix with the call before (see githubAgentRows).
  * - `jsonl` (tokenwatt's own): `{"timestamp_ms", "input_tokens", "output_tokens", "hash_ids"?,
  *   "session_id"?, "think_time_ms"?, "prompt"?}`.
  */
@@ -23,7 +30,8 @@ export interface TraceLineParser {
   parseLine(line: string, lineNo: number): TraceRow[]
 }
 
-export function createTraceParser(format: TraceFormat): TraceLineParser {
+/** `blockTokens`: the config's `workload.trace.blockTokens`, for formats whose blocks the reader makes (github-agent). */
+export function createTraceParser(format: TraceFormat, blockTokens?: number): TraceLineParser {
   switch (format) {
     case 'mooncake':
       return { parseLine: (l, n) => jsonRows(l, n, mooncakeRow) }
@@ -31,6 +39,8 @@ export function createTraceParser(format: TraceFormat): TraceLineParser {
       return { parseLine: (l, n) => jsonRows(l, n, tokenwattRow) }
     case 'weka':
       return { parseLine: (l, n) => jsonRows(l, n, (o, line) => wekaRows(o, line)) }
+    case 'github-agent':
+      return { parseLine: (l, n) => jsonRows(l, n, (o, line) => githubAgentRows(o, line, blockTokens ?? DEFAULT_BLOCK_TOKENS['github-agent'])) }
     case 'azure':
       return csvParser(['TIMESTAMP', 'ContextTokens', 'GeneratedTokens'], (cells, line) => ({
         ...base(line),
@@ -122,6 +132,63 @@ export function wekaRows(o: Record<string, unknown>, line: number): TraceRow[] {
   }
   walk(o.requests, 'requests')
   return out
+}
+
+/**
+ * One coding-agent session: every LLM call of every turn, in order, as one trace session. The first
+ * call is placed on the timeline at its timestamp; each later one waits the recorded gap after the
+ * previous call ended (`timestamp − (previous timestamp + previous duration_ms)`, tool batches and the
+ * user's time; never negative). Prompts are a conversation of `blockTokens`-token blocks: a call keeps
+ * the first ⌊cached/blockTokens⌋ blocks of the previous call's prompt (its prefix-cache hit) and adds
+ * new blocks for the rest, so the server's prefix cache sees the reuse the trace recorded.
+ */
+export function githubAgentRows(o: Record<string, unknown>, line: number, blockTokens: number): TraceRow[] {
+  const sid = o.session_id
+  if ((typeof sid !== 'string' && typeof sid !== 'number') || !Array.isArray(o.turns)) throw new TraceParseError(line, 'a GitHub agent session needs "session_id" and a "turns" list')
+  const out: TraceRow[] = []
+  let blocks: number[] = []
+  let nextBlock = 0
+  let prevEndMs: number | null = null
+  o.turns.forEach((t, ti) => {
+    const calls = ((t ?? {}) as Record<string, unknown>).llm_calls
+    if (!Array.isArray(calls)) throw new TraceParseError(line, `turns[${ti}]: a turn needs an "llm_calls" list`)
+    calls.forEach((c, ci) => {
+      const q = (c ?? {}) as Record<string, unknown>
+      const at = `turns[${ti}].llm_calls[${ci}]`
+      const startMs = timestampMs(q.timestamp, `${at}.timestamp`, line)
+      const durationMs = q.duration_ms === undefined ? 0 : num(q.duration_ms, `${at}.duration_ms`, line)
+      const input = count(q.prompt_tokens ?? q.input_tokens, `${at}.prompt_tokens`, line)
+      const output = count(q.completion_tokens ?? q.output_tokens, `${at}.completion_tokens`, line)
+      const cached = q.cached_tokens ?? q.cache_read_tokens
+      const cachedTokens = cached === undefined || cached === null ? 0 : count(cached, `${at}.cached_tokens`, line)
+      const keep = Math.min(blocks.length, Math.floor(Math.min(cachedTokens, input) / blockTokens))
+      blocks = blocks.slice(0, keep)
+      while (blocks.length < Math.ceil(input / blockTokens)) blocks.push(nextBlock++)
+      out.push({
+        ...base(line),
+        timestampMs: startMs,
+        inputTokens: input,
+        outputTokens: output,
+        hashIds: [...blocks],
+        sessionId: String(sid),
+        thinkTimeMs: prevEndMs === null ? null : Math.max(0, startMs - prevEndMs),
+        blockTokens,
+      })
+      prevEndMs = startMs + durationMs
+    })
+  })
+  if (out.length === 0) throw new TraceParseError(line, `session ${String(sid)} has no LLM calls`)
+  return out
+}
+
+/** ISO 8601 text or Unix milliseconds. */
+function timestampMs(v: unknown, name: string, line: number): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v
+  if (typeof v === 'string') {
+    const ms = Date.parse(v)
+    if (Number.isFinite(ms)) return ms
+  }
+  throw new TraceParseError(line, `${name} must be an ISO 8601 time or Unix milliseconds, not ${JSON.stringify(v)}`)
 }
 
 function csvParser(columns: readonly string[], toRow: (cells: string[], line: number) => TraceRow): TraceLineParser {
