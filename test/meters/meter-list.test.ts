@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { meterIds } from '../../src/adapters/meters/index.js'
+import { renderSummary } from '../../src/cli/render-summary.js'
 import { MeterListSchema, mergeSelectors } from '../../src/core/config/meter-list.js'
 import type { MeterSpec } from '../../src/core/config/meters-schema.js'
 import type { RunSummary } from '../../src/core/summary.js'
@@ -121,4 +122,10 @@ test('bench with two BMCs in one list: energy per node, the node boundary their 
   assert.deepEqual((power.coverageCheck as { verdict: string; nodes: string[] }).nodes, ['gpu-01', 'gpu-02'])
   assert.equal((power.coverageCheck as { verdict: string }).verdict, 'valid')
   assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD))
+  // the report's table and the terminal's line say the same per node
+  const html = readFileSync(join(dir, 'out', s.id, 'report.html'), 'utf8')
+  assert.match(html, /Energy by node[\s\S]*gpu-01[\s\S]*gpu-02/)
+  const shown = await runCli(['report', s.id, '--format', 'md', '--store', join(dir, 'db.sqlite')], { cwd: dir })
+  assert.match(shown.stdout, /Energy by node/)
+  assert.match(renderSummary(s), /power by node +│? *gpu-01 [\d.]+ W, gpu-02 [\d.]+ W/)
 })

@@ -119,7 +119,7 @@ ${pick('latency', 'requests')}
 ${tables.has('tasks') ? `<h2>Tasks</h2>\n${pick('tasks', 'tasks-by-turn')}` : ''}
 <h2>Power and energy</h2>
 ${pickChart('power', 'energy')}
-${pick('energy-levels', 'meters', 'efficiency', 'phases')}
+${pick('energy-levels', 'energy-by-node', 'energy-by-rack', 'meters', 'efficiency', 'phases')}
 <h2>Cost</h2>
 ${hasCost ? `${pickChart('cost')}\n${pick('cost', 'cost-per-token', 'cost-assumptions', 'price-sheet')}` : '<p class="empty">No cost model configured: pass --preset NAME, --usd-per-accelerator-hour X or a cost: section to price this run.</p>'}
 <h2>Run and provenance</h2>

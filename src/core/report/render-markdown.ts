@@ -26,7 +26,7 @@ export function renderMarkdown(model: ReportModel): string {
   out.push('')
   const sections: readonly (readonly [string, readonly string[]])[] = [
     ['Throughput and latency', ['latency', 'requests']],
-    ['Power and energy', ['energy-levels', 'meters', 'efficiency', 'phases']],
+    ['Power and energy', ['energy-levels', 'energy-by-node', 'energy-by-rack', 'meters', 'efficiency', 'phases']],
     ['Cost', ['cost', 'cost-per-token', 'cost-assumptions', 'price-sheet']],
     ['Tasks', ['tasks', 'tasks-by-turn']],
   ]

@@ -219,7 +219,19 @@ function energyTables(s: RunSummary): ReportTable[] {
       formatNumber(m.idleW),
     ]),
   }
-  return [levels, meters]
+  const sites: ReportTable[] = []
+  for (const [by, list] of [['node', p.byNode], ['rack', p.byRack]] as const) {
+    if (list === undefined) continue
+    sites.push({
+      id: `energy-by-${by}`,
+      title: `Energy by ${by}`,
+      caption: `Each ${by}'s meters through the same attribution as the whole: measured where a meter at the ${by} reads it, modelled from the meters inside it where not.`,
+      columns: [by, 'source', 'avg power (W)', 'energy (Wh)', 'interval (Wh)', 'meters'],
+      numeric: [2, 3],
+      rows: list.map((x) => [x.name, x.source ?? NOT_AVAILABLE, formatNumber(x.avgW), wh(x.energyJ), x.interval ? `${wh(x.interval.low)} – ${wh(x.interval.high)}` : (x.reason ?? NOT_AVAILABLE), x.meters.join(', ')]),
+    })
+  }
+  return [levels, ...sites, meters]
 }
 
 function efficiencyTable(s: RunSummary, cost: CostResult | null): ReportTable | null {
