@@ -55,6 +55,8 @@ const truth = new Map<string, { inputJ: number; decodeJ: number }>()
 function checkFigure(f: PhaseFigure | undefined, expected: number, what: string): void {
   assert.ok(f && f.dynamic !== null && f.dynamicInterval, `${what}: a figure with an interval`)
   const err = Math.abs(f.dynamic - expected) / expected
+  // TW_PRINT_PHASES=1 prints each figure against its truth (for the figures quoted in notes)
+  if (process.env.TW_PRINT_PHASES) console.log(`${what}: ${f.dynamic.toPrecision(4)} J vs truth ${expected.toPrecision(4)} J (${(err * 100).toFixed(2)} %), interval ${f.dynamicInterval.low.toPrecision(4)}–${f.dynamicInterval.high.toPrecision(4)}`)
   assert.ok(err < 0.05, `${what}: ${f.dynamic} vs truth ${expected} (${(err * 100).toFixed(1)} %)`)
   // The truth is the server's own prefill/decode time; the client sees each phase edge a transit later,
   // a bias of about 1 % here, which a 95 % interval from the fit need not hold: 2 % of slack for it.
