@@ -221,7 +221,9 @@ export class WorkerPoolClient implements InferenceClient {
       this.pending.delete(id)
       p.resolve(p.request !== undefined ? lostRecord(p.request, this.options.client.clock.nowNs(), this.closed ? 'the run closed its load threads' : `load thread ${thread.index} stopped: ${why}`) : undefined)
     }
-    if (!this.closed && this.workerCount === 0) this.spawn(true)
+    // no respawn (a thread that cannot start would loop): the others take the load, or with none
+    // left this thread's own client does, and the progress line says so
+    if (!this.closed) this.options.onInfo?.(`workers: load thread ${thread.index} stopped (${why}); its requests in flight are failed records, ${this.workerCount > 0 ? `${this.workerCount} thread(s) go on` : 'the scheduling thread sends the rest itself'}`)
   }
 
   private route(): LoadThread | null {
