@@ -148,7 +148,7 @@ export function analyzeRun(input: AnalysisInput): RunSummary {
   const limitedByClient = mon !== null && (cpuLimited || (mon.eventLoopDelayP99Ms ?? 0) >= CLIENT_EVENT_LOOP_LIMIT_MS)
   if (limitedByClient) {
     const cpu = busiestThread !== null ? `busiest of ${threads?.count} load threads ${fmt(busiestThread * 100, 0)} % busy` : `client CPU ${fmt(mon?.cpuUtilization, 2)} cores`
-    const more = threads?.mode === 'auto' ? '' : busiestThread !== null || (mon?.cpuUtilization ?? 0) >= CLIENT_CPU_LIMIT ? ' (--workers auto spreads the load over more cores)' : ''
+    const more = threads?.mode !== 'auto' && (threads !== undefined || cpuLimited) ? ' (--workers auto spreads the load over more cores)' : ''
     warnings.push(`the load generator may have been the limit: ${cpu}, event-loop delay p99 ${fmt(mon?.eventLoopDelayP99Ms, 1)} ms; latency may be overstated${more}`)
   }
   for (const a of threads?.added ?? []) {

@@ -191,9 +191,8 @@ export class WorkerPoolClient implements InferenceClient {
   }
 
   private spawn(routable: boolean): LoadThread {
-    const data: LoadThreadData = { options: withoutClock(this.options.client), epochHr: this.options.client.clock.epochHr, epochWallMs: this.options.client.clock.epochWallMs }
-    const negotiated = this.main.negotiated()
-    const workerData: LoadThreadData = { ...data, options: { ...data.options, model: negotiated.model, streamOptions: negotiated.streamOptions } }
+    const { clock, ...options } = this.options.client
+    const workerData: LoadThreadData = { options: { ...options, ...this.main.negotiated() }, epochHr: clock.epochHr, epochWallMs: clock.epochWallMs }
     const thread: LoadThread = { index: this.threads.length, worker: startLoadThread(workerData), inflight: 0, routable, alive: true, stats: NO_STATS, eluAtStart: null }
     thread.worker.on('message', (m: FromThread) => this.onMessage(thread, m))
     thread.worker.on('error', (e: Error) => this.onThreadExit(thread, e.message))
@@ -275,11 +274,6 @@ export class WorkerPoolClient implements InferenceClient {
       thread.routable = thread.alive
     })
   }
-}
-
-function withoutClock(o: OpenAIStreamClientOptions): Omit<OpenAIStreamClientOptions, 'clock'> {
-  const { clock: _clock, ...rest } = o
-  return rest
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { PrometheusMeterOptions, PrometheusPreset } from '../../../core/config/meters-remote-schema.js'
 import type { Boundary } from '../../../core/ports.js'
+import { mergeSelectors } from '../../../core/config/meter-list.js'
 
 /**
  * What each exporter publishes and how to read it (research/power-sources.md §2, §8): metric names,
@@ -152,10 +153,8 @@ export function withMatchers(query: string, matchers: string | undefined): strin
   if (matchers === undefined) return query
   const m = SELECTOR.exec(query)
   if (!m) return query
-  const inner = matchers.trim().slice(1, -1).trim()
-  if (inner === '') return query
-  const own = m[2] !== undefined ? m[2].slice(1, -1).trim() : ''
-  return `${m[1]}{${own !== '' ? `${own},` : ''}${inner}}`
+  if (matchers.trim().slice(1, -1).trim() === '') return query
+  return `${m[1]}${mergeSelectors(m[2], matchers)}`
 }
 
 /** The preset with the config's overrides applied. */
