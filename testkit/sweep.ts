@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before } from 'node:test'
-import { parseDeviceState, type DeviceState } from '../src/core/sweep/device-state-format.js'
+import type { DeviceState } from '../src/core/sweep/device-state-format.js'
+import { readDeviceStateFile } from '../src/engines/mock/device-state.js'
 import type { SweepResult } from '../src/core/sweep/sweep-result.js'
 import { startMockServer, type MockServer } from '../src/engines/mock/index.js'
 import { buildNvmlStub } from './meters/fake-tools.js'
@@ -16,7 +17,7 @@ export async function simulatedGpu(): Promise<{ dir: string; statePath: string; 
   const dir = mkdtempSync(join(tmpdir(), 'tokenwatt-sweep-'))
   const statePath = join(dir, 'device-state')
   const mock = await startMockServer({ port: 0, ttftMs: 20, device: { stateFile: statePath } })
-  return { dir, statePath, mock, state: () => (existsSync(statePath) ? parseDeviceState(readFileSync(statePath, 'utf8')) : {}) }
+  return { dir, statePath, mock, state: () => readDeviceStateFile(statePath) }
 }
 
 /** The CLI in its own process (so a test can signal or kill it), with output collected. */

@@ -21,8 +21,8 @@
  * setter rewrites it atomically (temp file + rename), so a cap set here is seen by another process
  * (the mock engine's device model) and the power it writes is what the meter reads. Keys:
  *   power_limit_mw, power_limit_default_mw, power_limit_min_mw, power_limit_max_mw,
- *   locked_sm_clock_mhz (0 = not locked), sm_clock_max_mhz, power_mw, energy_mj,
- *   throttle_power_ns (cumulative ns at the power cap)
+ *   locked_sm_clock_mhz (0 = not locked), sm_clock_max_mhz; and in <file>.telemetry, written only by
+ *   the mock: power_mw, energy_mj, throttle_power_ns (cumulative ns at the power cap)
  * The limit setter rejects a value outside [min, max] with INVALID_ARGUMENT (2), as NVML does; setters answer NO_PERMISSION (4)
  * when TOKENWATT_SIM_NO_PERMISSION=1. The workload power profile API is deliberately not exported
  * (as on drivers before R570), so that path of the knob is exercised.
@@ -219,13 +219,8 @@ static const char *state_path(void) {
   const char *p = getenv("TOKENWATT_SIM_DEVICE_STATE");
   return p && *p ? p : NULL;
 }
-/* Reads the state file (defaults first); unknown lines are kept so a rewrite does not drop them. */
-static void state_read(sim_state *s) {
-  memset(s, 0, sizeof *s);
-  s->v[S_LIMIT] = limit_mw; s->v[S_DEFAULT] = 700000; s->v[S_MIN] = 100000; s->v[S_MAX] = 700000;
-  s->v[S_SMMAX] = 1980;
-  const char *p = state_path();
-  if (!p) return;
+/* One state file's lines into s; unknown lines are kept (in extra) when keep_extra is set. */
+static void state_read_file(sim_state *s, const char *p, int keep_extra) {
   FILE *f = fopen(p, "r");
   if (!f) return;
   char line[512];
@@ -236,13 +231,30 @@ static void state_read(sim_state *s) {
     int known = 0;
     for (int k = 0; k < STATE_KEYS; k++)
       if (strcmp(line, state_names[k]) == 0) { s->v[k] = atof(eq + 1); s->has[k] = 1; known = 1; }
-    if (!known && strlen(s->extra) + strlen(line) + strlen(eq + 1) + 3 < sizeof s->extra) {
+    if (!known && keep_extra && strlen(s->extra) + strlen(line) + strlen(eq + 1) + 3 < sizeof s->extra) {
       strcat(s->extra, line); strcat(s->extra, "="); strcat(s->extra, eq + 1);
       if (s->extra[strlen(s->extra) - 1] != '\n') strcat(s->extra, "\n");
     }
   }
   fclose(f);
 }
+/* The device's telemetry (power, energy, throttle) lives beside the controls file in
+   <path>.telemetry, written only by the mock, so a setter here never rewrites it (nor it the cap). */
+static int is_telemetry(int k) { return k == S_POWER || k == S_ENERGY || k == S_THROTTLE; }
+/* Reads the controls file then the telemetry file (defaults first); unknown control lines are kept
+   so a rewrite does not drop them. */
+static void state_read(sim_state *s) {
+  memset(s, 0, sizeof *s);
+  s->v[S_LIMIT] = limit_mw; s->v[S_DEFAULT] = 700000; s->v[S_MIN] = 100000; s->v[S_MAX] = 700000;
+  s->v[S_SMMAX] = 1980;
+  const char *p = state_path();
+  if (!p) return;
+  state_read_file(s, p, 1);
+  char tel[4200];
+  snprintf(tel, sizeof tel, "%s.telemetry", p);
+  state_read_file(s, tel, 0);
+}
+/* Rewrites the controls file (never the telemetry keys) atomically: temp file + rename. */
 static int state_write(const sim_state *s) {
   const char *p = state_path();
   if (!p) return 0;
@@ -251,7 +263,7 @@ static int state_write(const sim_state *s) {
   FILE *f = fopen(tmp, "w");
   if (!f) return 999;
   for (int k = 0; k < STATE_KEYS; k++)
-    if (s->has[k]) fprintf(f, "%s=%.0f\n", state_names[k], s->v[k]);
+    if (s->has[k] && !is_telemetry(k)) fprintf(f, "%s=%.0f\n", state_names[k], s->v[k]);
   fputs(s->extra, f);
   fflush(f);
   fsync(fileno(f));
