@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before } from 'node:test'
+import { after, afterEach, before } from 'node:test'
 import type { DeviceState } from '../src/core/sweep/device-state-format.js'
 import { readDeviceStateFile } from '../src/engines/mock/device-state.js'
 import type { SweepResult } from '../src/core/sweep/sweep-result.js'
@@ -20,12 +20,29 @@ export async function simulatedGpu(): Promise<{ dir: string; statePath: string; 
   return { dir, statePath, mock, state: () => readDeviceStateFile(statePath) }
 }
 
-/** The CLI in its own process (so a test can signal or kill it), with output collected. */
+const running = new Set<ChildProcess>()
+// A CLI a test spawned and that is still running when the test ends (the test failed while waiting on
+// it) is killed then, so it cannot go on changing the simulated GPU under the next test.
+afterEach(async () => {
+  const strays = [...running]
+  running.clear()
+  await Promise.all(strays.map(async (c) => {
+    const gone = new Promise((r) => c.once('exit', r))
+    c.kill('SIGKILL')
+    await gone
+  }))
+})
+
+/** The CLI in its own process (so a test can signal or kill it), with output collected; killed when the test ends if still running. */
 export function spawnCli(args: readonly string[], env: Record<string, string>, cwd: string): { child: ChildProcess; output: () => string; exit: Promise<{ code: number | null; signal: string | null }> } {
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let gone = false
-  child.once('exit', () => (gone = true))
+  running.add(child)
+  child.once('exit', () => {
+    gone = true
+    running.delete(child)
+  })
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()))
   const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
