@@ -16,7 +16,8 @@ test('nowNs is monotonic nanoseconds from the clock’s epoch; wallMs is the epo
 test('sleepUntil waits for an absolute time, to well under a millisecond, and never returns early', async () => {
   const clock = new NodeClock()
   const lateNs: number[] = []
-  for (const aheadMs of [0.3, 2, 7, 15]) {
+  for (let i = 0; i < 24; i++) {
+    const aheadMs = [0.3, 2, 7, 15][i % 4] as number
     const at = clock.nowNs() + aheadMs * 1e6
     await clock.sleepUntil(at)
     const now = clock.nowNs()
@@ -24,8 +25,10 @@ test('sleepUntil waits for an absolute time, to well under a millisecond, and ne
     lateNs.push(now - at)
   }
   lateNs.sort((x, y) => x - y)
-  // a loaded CI machine can stall any one wake-up; the median must still be tight
-  assert.ok((lateNs[1] ?? 0) < 2e6, `median lateness ${(lateNs[1] ?? 0) / 1e6} ms`)
+  // A loaded CI machine (two test files on two cores) stalls some wake-ups for a few ms; the median
+  // of 24 must still be tight (of 4, two stalls were enough to fail).
+  const median = lateNs[lateNs.length / 2] ?? 0
+  assert.ok(median < 2e6, `median lateness ${median / 1e6} ms of ${lateNs.map((n) => (n / 1e6).toFixed(2)).join(' ')}`)
   const past = clock.nowNs() - 1e6
   await clock.sleepUntil(past) // already due: resolves at once
 })
