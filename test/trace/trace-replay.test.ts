@@ -64,7 +64,9 @@ function arrivalErrorsMs(gt: GroundTruthRecord[], expectedMs: readonly number[],
  * Typical arrivals within 1 ms of the trace (median; measured alone on the shared 2-core machine: median
  * 0.2 ms, worst 1.8 ms), none beyond 10 ms. Not every arrival within 1 ms: with other test files beside
  * it a loopback request now and then waits for a core (client or server process), which no schedule can
- * prevent; so a replay that met such a hiccup is run once more, and that one must pass.
+ * prevent; so a replay that met such a hiccup is run again, up to three replays in all, and one must
+ * pass. (In a CI run with another test file on the other core, two replays in a row met one: median
+ * |error| 1.2 ms, the client's own lag median well under 1 ms.) Every failed replay's errors are quoted.
  * TW_PRINT_ARRIVALS=1 prints the errors.
  */
 function arrivalProblem(err: readonly number[], lagMsBySeq: Map<number, number>): string | null {
@@ -78,13 +80,14 @@ function arrivalProblem(err: readonly number[], lagMsBySeq: Map<number, number>)
 }
 
 async function replayOnSchedule(file: string, extra: string[], expectedMs: readonly number[]): Promise<RunSummary> {
-  let problem: string | null = null
-  for (let attempt = 0; attempt < 2; attempt++) {
+  const problems: string[] = []
+  for (let attempt = 0; attempt < 3; attempt++) {
     const { s, gt, lagMsBySeq } = await replay(file, 'mooncake', extra)
-    problem = arrivalProblem(arrivalErrorsMs(gt, expectedMs, lagMsBySeq), lagMsBySeq)
+    const problem = arrivalProblem(arrivalErrorsMs(gt, expectedMs, lagMsBySeq), lagMsBySeq)
     if (problem === null) return s
+    problems.push(problem)
   }
-  assert.fail(problem ?? 'no replay')
+  assert.fail(problems.join('; '))
 }
 
 test('arrival times match the trace at 1× (within 1 ms, bar scheduling hiccups of the machine)', async () => {
