@@ -12,6 +12,9 @@ export interface DashboardServer {
   close(): Promise<void>
 }
 
+/** How long `close` lets open connections (a live view's stream ends within a snapshot period) finish before it cuts them. */
+const CLOSE_GRACE_MS = 2000
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
 
 /** Serves the dashboard on `host:port` (port 0: any free one). A non-loopback host gets a fresh token. */
@@ -27,6 +30,12 @@ export async function startDashboard(o: { store: ResultsStore; host: string; por
   return {
     url: `http://${host}:${addr.port}/`,
     token,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // A page left open (a live stream, a keep-alive connection) must not hold up the exit of the run
+    // that serves it: once closed, what connections remain after a grace for last snapshots are cut.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        if ('closeAllConnections' in server) setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref()
+      }),
   }
 }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync } from 'node:fs'
+import { get, type IncomingMessage } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { openStore } from '../../src/adapters/store/sqlite-store.js'
 import type { ResultsStore } from '../../src/core/store.js'
 import { CONTENT_SECURITY_POLICY, createDashboardApp } from '../../src/dashboard/app.js'
+import { startDashboard } from '../../src/dashboard/server.js'
 
 let store: ResultsStore
 const HOSTILE = '<img src=x onerror=alert(1)>'
@@ -60,4 +62,19 @@ test('a monitor session\'s live snapshot counts the servers\' tokens from its sc
   assert.equal(snap.outputTokensPerSLast10s, 100)
   assert.ok(Math.abs((snap.meters[0]?.avgW ?? 0) - 100) < 1e-9)
   assert.ok(Math.abs((snap.meters[0]?.joulesPerOutputToken ?? 0) - 1) < 1e-9, JSON.stringify(snap.meters))
+})
+
+test('closing the server does not wait on a page left open: a live stream of a run still running is cut after the grace', async () => {
+  const server = await startDashboard({ store, host: '127.0.0.1', port: 0 })
+  const req = get(`${server.url}api/runs/run-bench/stream`)
+  const res = await new Promise<IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject))
+  assert.match(res.headers['content-type'] ?? '', /text\/event-stream/)
+  const first = await new Promise<string>((resolve) => res.once('data', (d: Buffer) => resolve(d.toString())))
+  assert.match(first, /"status":"running"/)
+  const ended = new Promise<void>((resolve) => res.once('close', () => resolve()))
+  const t0 = performance.now()
+  await server.close()
+  const tookMs = performance.now() - t0
+  await ended
+  assert.ok(tookMs < 5000, `close took ${tookMs.toFixed(0)} ms`)
 })

@@ -40,7 +40,8 @@ const store = (): string[] => ['--store', join(dir, 'runs.db')]
 
 async function browser() {
   const { chromium } = await import('playwright-core')
-  return chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
+  // a launch that stalls fails in a minute with playwright's message, not at the file's timeout
+  return chromium.launch({ timeout: 60_000, executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] })
 }
 
 test('live view of a bench against the mock: numbers update while it runs, then equal the stored run', { skip }, async () => {
