@@ -14,6 +14,11 @@ export function readDeviceStateFile(path: string): DeviceState {
   return { ...pick(readOne(path), false), ...pick(readOne(deviceTelemetryPath(path)), true) }
 }
 
+/** The controls alone (cap, clock lock, ranges): what the device itself needs to read each tick. */
+export function readDeviceControlsFile(path: string): DeviceState {
+  return pick(readOne(path), false)
+}
+
 /** Replaces one file atomically (temp file + rename), so a reader never sees half a file. */
 function writeOne(path: string, state: DeviceState): void {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`

@@ -1,6 +1,6 @@
 import { DEVICE_STATE_ENV } from '../../core/sweep/device-state-format.js'
 import { atPowerCap, itlMs, powerW, relativeClock, tdpW, minCapW, type DeviceParams } from './device-model.js'
-import { readDeviceStateFile, updateDeviceStateFile } from './device-state.js'
+import { readDeviceControlsFile, readDeviceStateFile, updateDeviceStateFile } from './device-state.js'
 
 const REFRESH_MS = 100
 
@@ -70,7 +70,7 @@ export class SimulatedDevice {
 
   private readState(): void {
     if (!this.statePath) return
-    const s = readDeviceStateFile(this.statePath)
+    const s = readDeviceControlsFile(this.statePath)
     if (s.power_limit_mw !== undefined && s.power_limit_mw > 0) this.capW = s.power_limit_mw / 1000
     this.lockedMHz = s.locked_sm_clock_mhz ?? 0
   }
