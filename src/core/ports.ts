@@ -83,7 +83,20 @@ export interface InferenceClient {
   preflight(signal?: AbortSignal): Promise<TargetInfo>
   /** Opens up to `n` keep-alive connections now, so set-up falls outside the measured window. */
   warmConnections(n: number): Promise<void>
+  /**
+   * Sends one request. One with a `scheduledAtNs` is written no earlier than that instant: hand it
+   * over `sendLeadNs()` before it, and the client's own set-up before the write happens inside that
+   * lead instead of after the schedule (handed over earlier still, the client waits the rest).
+   */
   send(request: InferenceRequest, signal?: AbortSignal): Promise<RequestRecord>
+  /** How long before its `scheduledAtNs` a request should be handed to `send()` (ns, measured as it goes). */
+  sendLeadNs(): number
+  /**
+   * Does now, ahead of its instant, the work `send()` of this same request object would do before the
+   * write (serializing its body), so a burst of requests due together is not written one body-build
+   * after another. Optional to call: an unprepared request is prepared by `send()`.
+   */
+  prepare(request: InferenceRequest): void
   /** Token count of `text` by the server's own tokenizer, or null when it has no tokenize endpoint. */
   tokenize(text: string): Promise<number | null>
   /** Prompt tokens the server counts for this request (a 1-token probe), or null. */

@@ -329,14 +329,17 @@ async function openLoop(
     if (signal.aborted || arrival >= limit || offsetNs >= spanNs) break
     if (!ownsItem(segment, arrival)) continue
     const atNs = startNs + offsetNs
-    await clock.sleepUntil(atNs, signal)
+    // built before the wait and handed over the client's send lead early, so it is written on time
+    const slot: RequestSlot = { seq: nextSeq(), phase: 'measure', userId: null, scheduledAtNs: atNs }
+    const req = workload.request(slot)
+    deps.client.prepare(req)
+    await clock.sleepUntil(atNs - deps.client.sendLeadNs(), signal)
     if (signal.aborted) break
     if (pending.size >= maxInFlight) {
       dropped++
       continue
     }
-    const slot: RequestSlot = { seq: nextSeq(), phase: 'measure', userId: null, scheduledAtNs: atNs }
-    const p: Promise<void> = deps.client.send(workload.request(slot), signal).then((r) => {
+    const p: Promise<void> = deps.client.send(req, signal).then((r) => {
       pending.delete(p)
       onRecord(r)
     })

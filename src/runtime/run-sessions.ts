@@ -67,20 +67,23 @@ export async function runSessionLoad(
     for (let t = 0; t < plan.turns.length; t++) {
       const turn = plan.turns[t]!
       if (t > 0 && stopped()) return
-      await clock.sleepUntil(readyAtNs, signal)
+      // built before the wait and handed over the client's send lead early, so it is written on time
+      const req = conv.turnRequest({ seq: nextSeq(), sessionId, turn: t, branch: 0, scheduledAtNs: readyAtNs }, turn)
+      deps.client.prepare(req)
+      await clock.sleepUntil(readyAtNs - deps.client.sendLeadNs(), signal)
       if (signal.aborted) return
-      const rec = await send(conv.turnRequest({ seq: nextSeq(), sessionId, turn: t, branch: 0, scheduledAtNs: readyAtNs }, turn))
+      const rec = await send(req)
       if (rec.error !== null) return
       conv.addAnswer(rec.responseText || syntheticAnswer(sessions, sessionId, t, rec.outputTokens ?? turn.outputTokens), rec.outputTokens ?? turn.outputTokens)
       let endNs = rec.lastByteAtNs ?? clock.nowNs()
       if (turn.fanOut !== null) {
         if (stopped()) return
         const at = endNs + turn.fanOut.thinkBeforeNs
-        await clock.sleepUntil(at, signal)
+        const childRequests = turn.fanOut.children.map((c, i) => conv.childRequest({ seq: nextSeq(), sessionId, turn: t, branch: i + 1, scheduledAtNs: at }, c))
+        for (const c of childRequests) deps.client.prepare(c)
+        await clock.sleepUntil(at - deps.client.sendLeadNs(), signal)
         if (signal.aborted) return
-        const children = await Promise.all(
-          turn.fanOut.children.map((c, i) => send(conv.childRequest({ seq: nextSeq(), sessionId, turn: t, branch: i + 1, scheduledAtNs: at }, c))),
-        )
+        const children = await Promise.all(childRequests.map(send))
         if (children.some((c) => c.error !== null)) return
         conv.addToolResults(
           children.map((c) => c.responseText ?? ''),

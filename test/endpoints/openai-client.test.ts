@@ -506,3 +506,29 @@ test('the request’s identity is copied into its record', async () => {
     assert.equal(r.error, null)
   })
 })
+
+test('a scheduled request is written at its instant, never before, however early it is handed over', async () => {
+  await withMock({ ttftMs: 1, itlMs: 1 }, {}, async (client, mock) => {
+    await client.warmConnections(1)
+    const lagsMs: number[] = []
+    for (let k = 0; k < 12; k++) {
+      // handed over 30 ms early (the client waits), or just its send lead early (it spins the rest)
+      const early = k % 2 === 0 ? 30e6 : client.sendLeadNs()
+      const at = clock.nowNs() + early
+      const r = await client.send(request(k, { maxTokens: 2, scheduledAtNs: at }))
+      assert.equal(r.error, null)
+      assert.ok(r.sentAtNs >= at, `request ${k} sent ${ms(at - r.sentAtNs)} ms before its instant`)
+      assert.ok(truthFor(mock, k).receivedAtNs >= at, `request ${k} reached the server before its instant`)
+      lagsMs.push(ms(r.sentAtNs - at))
+    }
+    lagsMs.sort((a, b) => a - b)
+    // an idle loop: typically microseconds late (before the send lead, one loop turn of undici's: ~0.3 ms)
+    assert.ok((lagsMs[6] as number) < 0.25, `median schedule lag ${lagsMs[6]} ms`)
+    const lead = client.sendLeadNs()
+    assert.ok(lead >= 100_000 && lead <= 2_000_000, `send lead ${lead} ns`)
+    // one already late is sent at once, its lateness kept
+    const late = clock.nowNs() - 5e6
+    const r = await client.send(request(99, { maxTokens: 2, scheduledAtNs: late }))
+    assert.ok(r.sentAtNs - late >= 5e6)
+  })
+})

@@ -8,6 +8,7 @@ import { NodeClock } from '../clock/node-clock.js'
 import { parseEndpointUrl, type EndpointUrl } from './base-url.js'
 import { authError, unreachableError } from './preflight-errors.js'
 import { buildRequestBody, type ApiKind, type BodyOptions } from './request-body.js'
+import { SendLead } from './send-lead.js'
 import { StreamExchange } from './stream-exchange.js'
 import { snippet } from './stream-recorder.js'
 
@@ -138,6 +139,9 @@ export class OpenAIStreamClient implements InferenceClient {
   private connectErrors = 0
   private staleRetries = 0
   private readonly connectMs: number[] = []
+  private readonly lead = new SendLead()
+  /** Bodies serialized ahead by `prepare()`, until their request is sent. */
+  private readonly prepared = new WeakMap<InferenceRequest, string>()
 
   constructor(options: OpenAIStreamClientOptions) {
     this.endpoint = parseEndpointUrl(options.baseUrl)
@@ -206,7 +210,17 @@ export class OpenAIStreamClient implements InferenceClient {
     return this.model
   }
 
-  send(request: InferenceRequest, signal?: AbortSignal): Promise<RequestRecord> {
+  /**
+   * `handedAtNs`: when the request was handed over, if before this call (a load thread passes the
+   * instant the scheduling thread posted it, so the lead covers the message too).
+   */
+  async send(request: InferenceRequest, signal?: AbortSignal, handedAtNs = this.clock.nowNs()): Promise<RequestRecord> {
+    const at = request.scheduledAtNs
+    // handed over earlier than the lead: wait here, without holding the event loop, until it is time
+    if (at !== null && at - this.clock.nowNs() > this.lead.ns) {
+      await this.clock.sleepUntil(at - this.lead.ns, signal)
+      handedAtNs = this.clock.nowNs()
+    }
     const meta: ExchangeMeta = {
       seq: request.seq,
       phase: request.phase,
@@ -216,7 +230,17 @@ export class OpenAIStreamClient implements InferenceClient {
       ...(request.captureText === true ? { captureText: true } : {}),
       ...(request.headers !== undefined ? { headers: request.headers } : {}),
     }
-    return this.exchange(buildRequestBody(this.bodyOptions, request), meta, request.targetInputTokens, request.maxTokens, signal, null)
+    const body = this.prepared.get(request) ?? buildRequestBody(this.bodyOptions, request)
+    this.prepared.delete(request)
+    return this.exchange(body, meta, request.targetInputTokens, request.maxTokens, signal, null, true, handedAtNs)
+  }
+
+  sendLeadNs(): number {
+    return this.lead.ns
+  }
+
+  prepare(request: InferenceRequest): void {
+    this.prepared.set(request, buildRequestBody(this.bodyOptions, request))
   }
 
   connectionStats(): ConnectionStats {
@@ -262,8 +286,10 @@ export class OpenAIStreamClient implements InferenceClient {
     signal: AbortSignal | undefined,
     info: ExchangeInfo | null,
     retryable = true,
+    handedAtNs: number | null = null,
   ): Promise<RequestRecord> {
     const ex = new StreamExchange(this.clock, this.requireUsage, signal)
+    if (meta.scheduledAtNs !== null && handedAtNs !== null) ex.scheduleWrite(meta.scheduledAtNs, handedAtNs, this.lead)
     if (meta.captureText === true) ex.rec.captureText = true
     const headers = meta.headers === undefined ? this.postHeaders : { ...this.postHeaders, ...lowerCaseKeys(meta.headers) }
     if (signal?.aborted === true) {

@@ -4,6 +4,7 @@ import type { Clock } from '../../core/ports.js'
 import type { RequestError } from '../../core/records.js'
 import { subscribeAbort } from '../signal/abort-fanout.js'
 import { SseParser } from './sse-parser.js'
+import { spinUntil, type SendLead } from './send-lead.js'
 import { snippet, StreamRecorder } from './stream-recorder.js'
 import { classifyTransportError, type AbortCause } from './transport-errors.js'
 
@@ -39,6 +40,8 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
   private settled = false
   private timer: NodeJS.Timeout | null = null
   private resolve: () => void = () => undefined
+  /** A scheduled request: not written before `notBeforeNs`; its hand-over lag feeds `lead`. */
+  private schedule: { readonly notBeforeNs: number; readonly handedAtNs: number; readonly lead: SendLead } | null = null
   private readonly onAbortSignal = (): void => this.abort('aborted')
   private unsubscribeAbort: () => void = () => undefined
 
@@ -60,13 +63,27 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
     if (this.signal !== undefined) this.unsubscribeAbort = subscribeAbort(this.signal, this.onAbortSignal)
   }
 
+  /** Makes this a scheduled write: handed over at `handedAtNs`, written no earlier than `notBeforeNs`. */
+  scheduleWrite(notBeforeNs: number, handedAtNs: number, lead: SendLead): void {
+    this.schedule = { notBeforeNs, handedAtNs, lead }
+  }
+
   /**
    * undici calls this right before it writes the request to its connection: after any wait for a free
    * connection, for a new connection's set-up, or for the one loop turn undici 7 waits before reusing an
    * idle keep-alive socket (GHSA-35p6-xmwp-9g52). The send time is taken here, so TTFT measures the
    * server and the wire, not the client's queue; an open-loop schedule still sees that wait as lag.
+   * A scheduled request handed over early (see SendLead) that is ready before its time spins out the
+   * rest here, so it is written on the schedule.
    */
   onRequestStart(controller: Dispatcher.DispatchController): void {
+    const s = this.schedule
+    if (s !== null) {
+      this.schedule = null
+      const readyNs = this.clock.nowNs()
+      s.lead.observe(readyNs - s.handedAtNs)
+      if (readyNs < s.notBeforeNs) spinUntil(() => this.clock.nowNs(), s.notBeforeNs)
+    }
     this.sentAtNs = this.clock.nowNs()
     this.controller = controller
     if (this.abortCause !== null) controller.abort(abortError(this.abortCause))

@@ -31,10 +31,10 @@ port.on('message', (m: ToThread) => {
     case 'send': {
       const ac = new AbortController()
       inflight.set(m.id, ac)
-      void client.send(m.request, ac.signal).then((record) => {
+      void client.send(m.request, ac.signal, m.postedAtNs).then((record) => {
         inflight.delete(m.id)
         const stats = changedStats()
-        post({ type: 'record', id: m.id, record, ...(stats !== undefined ? { stats } : {}) })
+        post({ type: 'record', id: m.id, record, leadNs: client.sendLeadNs(), ...(stats !== undefined ? { stats } : {}) })
       })
       return
     }

@@ -15,13 +15,14 @@ export interface LoadThreadData {
 }
 
 export type ToThread =
-  | { readonly type: 'send'; readonly id: number; readonly request: InferenceRequest }
+  /** `postedAtNs`: when the scheduling thread posted it (run clock), so the thread's send lead covers the message. */
+  | { readonly type: 'send'; readonly id: number; readonly request: InferenceRequest; readonly postedAtNs: number }
   | { readonly type: 'cancel'; readonly id: number }
   | { readonly type: 'warm'; readonly id: number; readonly connections: number }
   | { readonly type: 'close'; readonly id: number }
 
 export type FromThread =
-  /** A finished request; `stats` only when the thread's connection counts changed since it last sent them. */
-  | { readonly type: 'record'; readonly id: number; readonly record: RequestRecord; readonly stats?: ConnectionStats }
+  /** A finished request, with the thread's send lead now; `stats` only when the thread's connection counts changed since it last sent them. */
+  | { readonly type: 'record'; readonly id: number; readonly record: RequestRecord; readonly leadNs: number; readonly stats?: ConnectionStats }
   /** A `warm` or `close` is done. */
   | { readonly type: 'done'; readonly id: number; readonly stats: ConnectionStats }

@@ -42,6 +42,8 @@ interface LoadThread {
   stats: ConnectionStats
   /** Event-loop utilization when the monitor started watching (or when the thread started, if later). */
   eluAtStart: EventLoopUtilization | null
+  /** Its client's send lead, from its last record (ns). */
+  leadNs: number | null
 }
 
 const NO_STATS: ConnectionStats = { opened: 0, connectMs: [], connectErrors: 0, staleRetries: 0 }
@@ -118,9 +120,21 @@ export class WorkerPoolClient implements InferenceClient {
           if (record !== undefined) resolve(record)
         },
       })
-      this.post(thread, { type: 'send', id, request })
+      this.post(thread, { type: 'send', id, request, postedAtNs: this.options.client.clock.nowNs() })
       if (signal?.aborted === true) this.post(thread, { type: 'cancel', id })
     })
+  }
+
+  /** The largest lead any load thread measured (each covers the message to it), or the own client's with none. */
+  sendLeadNs(): number {
+    let lead: number | null = null
+    for (const t of this.threads) if (t.alive && t.leadNs !== null) lead = Math.max(lead ?? 0, t.leadNs)
+    return lead ?? this.main.sendLeadNs()
+  }
+
+  /** Serializes ahead only for the own client (with no thread left): a load thread serializes what it is sent. */
+  prepare(request: InferenceRequest): void {
+    if (this.route() === null) this.main.prepare(request)
   }
 
   tokenize(text: string): Promise<number | null> {
@@ -193,7 +207,7 @@ export class WorkerPoolClient implements InferenceClient {
   private spawn(routable: boolean): LoadThread {
     const { clock, ...options } = this.options.client
     const workerData: LoadThreadData = { options: { ...options, ...this.main.negotiated() }, epochHr: clock.epochHr, epochWallMs: clock.epochWallMs }
-    const thread: LoadThread = { index: this.threads.length, worker: startLoadThread(workerData), inflight: 0, routable, alive: true, stats: NO_STATS, eluAtStart: null }
+    const thread: LoadThread = { index: this.threads.length, worker: startLoadThread(workerData), inflight: 0, routable, alive: true, stats: NO_STATS, eluAtStart: null, leadNs: null }
     thread.worker.on('message', (m: FromThread) => this.onMessage(thread, m))
     thread.worker.on('error', (e: Error) => this.onThreadExit(thread, e.message))
     thread.worker.on('exit', (code) => this.onThreadExit(thread, `exited with code ${code}`))
@@ -206,7 +220,10 @@ export class WorkerPoolClient implements InferenceClient {
     if (m.stats !== undefined) thread.stats = m.stats
     if (p === undefined) return
     this.pending.delete(m.id)
-    if (m.type === 'record') thread.inflight--
+    if (m.type === 'record') {
+      thread.inflight--
+      thread.leadNs = m.leadNs
+    }
     p.resolve(m.type === 'record' ? m.record : undefined)
   }
 

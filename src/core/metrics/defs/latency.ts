@@ -76,7 +76,10 @@ export const scheduleLag = defineMetric({
   doc: {
     summary: 'Open loop: how late each request was sent relative to its scheduled arrival.',
     formula: 'sent_at - scheduled_at',
-    notes: ['Arrivals are absolute offsets from the load start; lateness never accumulates. Closed loop: empty.'],
+    notes: [
+      'Arrivals are absolute offsets from the load start; lateness never accumulates. Closed loop: empty.',
+      'Open loop, trace replay and session turns: each request is built ahead and handed to the client its send lead early (the measured time from hand-over to write, at most 2 ms); the client writes it no earlier than its instant, so this is how late the write was, not how long the client took to get ready.',
+    ],
   },
 })
 
