@@ -18,6 +18,31 @@ export interface TraceReplayResult {
   readonly sessionRows: ReadonlyMap<number, number>
 }
 
+/** Rows placed on the timeline are read and built into requests up to this many ahead of the next send, */
+const LOOKAHEAD_ROWS = 64
+/** but only while that send is at least this far off, so building never delays one. */
+const BUILD_GUARD_NS = 2_000_000
+/** How far after the first row is ready the replay's schedule starts. */
+const START_AHEAD_NS = 5_000_000
+
+interface TraceSession {
+  readonly id: number
+  /** Rows of it read so far: the turns it planned. */
+  turns: number
+  /** Resolves with when the session's latest turn ended, or null when it failed or was not sent. */
+  tail: Promise<number | null>
+  /** Its first turn was sent (not dropped, not cut by a stop). */
+  started: boolean
+}
+
+/** A row placed on the timeline, its request built, waiting for its instant. */
+interface Planned {
+  readonly atNs: number
+  readonly req: InferenceRequest
+  /** The session this row opens, and how to settle its first turn's end. */
+  readonly session: { readonly state: TraceSession; readonly settle: (endNs: number | null) => void } | null
+}
+
 /**
  * Replays a trace on the absolute schedule. Rows stream in (the file is never held in memory); each
  * row without a session is sent at `start + offset` (see TraceTimeline) however late the previous one
@@ -27,6 +52,11 @@ export interface TraceReplayResult {
  * the slice's end, stop.requests, stop.durationS or Ctrl-C. A segment replays its stripe of the rows
  * placed on the timeline (a session goes wholly to the segment its first row falls to) under its share
  * of `maxConcurrency` and `stop.requests`.
+ *
+ * Rows are read and their prompts built ahead, while the next send is still far off (a burst of rows
+ * due within a millisecond then costs no building between its sends), and each request is handed to
+ * the client its send lead before its instant, so the client's own work before the write (see
+ * `InferenceClient.sendLeadNs`) happens before the schedule, not after it.
  */
 export async function runTraceReplay(
   config: BenchConfig,
@@ -43,13 +73,25 @@ export async function runTraceReplay(
   const timeline = new TraceTimeline(trace)
   const maxConcurrency = Math.max(1, itemsInSegment(segment, config.load.type === 'closed-loop' ? 10_000 : config.load.maxConcurrency))
   const limit = itemsInSegment(segment, config.stop.requests ?? Infinity)
-  const startNs = clock.nowNs()
-  const deadlineNs = config.stop.durationS !== undefined ? startNs + sToNs(config.stop.durationS) : Infinity
+  // the schedule starts once the first row is read and built, a little ahead, so that row (due at the
+  // start) is not late by the file's opening and still gets its send lead
+  let startNs: number | null = null
+  let deadlineNs = Infinity
+  const startAt = (): number => {
+    if (startNs === null) {
+      startNs = clock.nowNs() + START_AHEAD_NS
+      if (config.stop.durationS !== undefined) deadlineNs = startNs + sToNs(config.stop.durationS)
+    }
+    return startNs
+  }
   const pending = new Set<Promise<unknown>>()
-  const sessions = new Map<string, { id: number; turns: number; tail: Promise<number | null> }>()
+  const sessions = new Map<string, TraceSession>()
   const sessionRows = new Map<number, number>()
   /** Sessions another segment replays: their later rows are not ours either. */
   const othersSessions = new Set<string>()
+  const reader = rows[Symbol.asyncIterator]()
+  const queue: Planned[] = []
+  let readAll = false
   let placedRows = 0
   let inFlight = 0
   let sent = 0
@@ -72,60 +114,103 @@ export async function runTraceReplay(
     void p.finally(() => pending.delete(p))
     return p
   }
+  const prepared = (req: InferenceRequest): InferenceRequest => {
+    client.prepare(req)
+    return req
+  }
+  const endOf = (rec: RequestRecord): number | null => (rec.error === null ? (rec.lastByteAtNs ?? clock.nowNs()) : null)
 
-  for await (const row of rows) {
-    if (signal.aborted || sent >= limit) break
-    if (row.sessionId !== null && othersSessions.has(row.sessionId)) continue
-    const known = row.sessionId !== null ? sessions.get(row.sessionId) : undefined
-    if (known !== undefined) {
-      // a later turn of a session: after the previous one ended, plus its think time
-      const turn = known.turns++
-      sessionRows.set(known.id, known.turns)
-      const think = sToNs((row.thinkTimeMs ?? 0) / 1000)
-      known.tail = track(
-        known.tail.then(async (endNs) => {
-          if (endNs === null || signal.aborted || sent >= limit) return null
-          const atNs = endNs + think
-          if (atNs >= deadlineNs) return null
-          const req = prompts.request(row, nextSeq(), atNs, { sessionId: known.id, turn, branch: 0 })
-          await clock.sleepUntil(atNs, signal)
-          if (signal.aborted) return null
-          const rec = await send(req)
-          return rec.error === null ? (rec.lastByteAtNs ?? clock.nowNs()) : null
-        }),
-      )
-      continue
+  /** A later turn of a session: after the previous one ended, plus its think time. */
+  const chainTurn = (known: TraceSession, row: TraceRow): void => {
+    const turn = known.turns++
+    const think = sToNs((row.thinkTimeMs ?? 0) / 1000)
+    known.tail = track(
+      known.tail.then(async (endNs) => {
+        if (endNs === null || signal.aborted || sent >= limit) return null
+        const atNs = endNs + think
+        if (atNs >= deadlineNs) return null
+        const req = prepared(prompts.request(row, nextSeq(), atNs, { sessionId: known.id, turn, branch: 0 }))
+        await clock.sleepUntil(atNs - client.sendLeadNs(), signal)
+        if (signal.aborted) return null
+        return endOf(await send(req))
+      }),
+    )
+  }
+
+  /** Reads rows until one is placed on the timeline (and returns it built) or the trace or slice ends. */
+  const planNext = async (): Promise<Planned | null> => {
+    while (!readAll && !signal.aborted && sent < limit) {
+      const next = await reader.next()
+      if (next.done === true) break
+      const row = next.value
+      if (row.sessionId !== null && othersSessions.has(row.sessionId)) continue
+      const known = row.sessionId !== null ? sessions.get(row.sessionId) : undefined
+      if (known !== undefined) {
+        chainTurn(known, row)
+        continue
+      }
+      const placed = timeline.place(row.timestampMs)
+      if (placed === 'before') {
+        skipped++
+        continue
+      }
+      if (placed === 'after') break
+      const atNs = startAt() + placed
+      if (atNs >= deadlineNs) break
+      if (!ownsItem(segment, placedRows++)) {
+        if (row.sessionId !== null) othersSessions.add(row.sessionId)
+        continue
+      }
+      if (row.sessionId === null) return { atNs, req: prepared(prompts.request(row, nextSeq(), atNs, null)), session: null }
+      const id = globalItem(segment, sessions.size)
+      let settle: (endNs: number | null) => void = () => undefined
+      const state: TraceSession = { id, turns: 1, started: false, tail: new Promise<number | null>((resolve) => (settle = resolve)) }
+      sessions.set(row.sessionId, state)
+      return { atNs, req: prepared(prompts.request(row, nextSeq(), atNs, { sessionId: id, turn: 0, branch: 0 })), session: { state, settle } }
     }
-    const placed = timeline.place(row.timestampMs)
-    if (placed === 'before') {
-      skipped++
-      continue
-    }
-    if (placed === 'after') break
-    const atNs = startNs + placed
-    if (atNs >= deadlineNs) break
-    if (!ownsItem(segment, placedRows++)) {
-      if (row.sessionId !== null) othersSessions.add(row.sessionId)
-      continue
-    }
-    // the prompt is built before the wait, so the send at the scheduled instant does only the send
-    const newSession = row.sessionId !== null ? globalItem(segment, sessions.size) : null
-    const req = prompts.request(row, nextSeq(), atNs, newSession !== null ? { sessionId: newSession, turn: 0, branch: 0 } : null)
-    await clock.sleepUntil(atNs, signal)
-    if (signal.aborted) break
-    if (inFlight >= maxConcurrency) {
-      dropped++
-      continue
-    }
-    if (row.sessionId !== null && newSession !== null) {
-      sessionRows.set(newSession, 1)
-      const s = { id: newSession, turns: 1, tail: Promise.resolve<number | null>(null) }
-      s.tail = track(send(req).then((rec) => (rec.error === null ? (rec.lastByteAtNs ?? clock.nowNs()) : null)))
-      sessions.set(row.sessionId, s)
-    } else {
-      void track(send(req))
+    readAll = true
+    return null
+  }
+
+  /** Builds ahead while the next send is far enough off. */
+  const readAhead = async (): Promise<void> => {
+    while (!readAll && queue.length < LOOKAHEAD_ROWS) {
+      const head = queue[0]
+      if (head !== undefined && head.atNs - client.sendLeadNs() - clock.nowNs() < BUILD_GUARD_NS) return
+      const p = await planNext()
+      if (p !== null) queue.push(p)
     }
   }
+
+  try {
+    for (;;) {
+      await readAhead()
+      const item = queue.shift()
+      if (item === undefined) break
+      await clock.sleepUntil(item.atNs - client.sendLeadNs(), signal)
+      if (signal.aborted || sent >= limit) {
+        item.session?.settle(null)
+        break
+      }
+      if (inFlight >= maxConcurrency) {
+        dropped++
+        item.session?.settle(null)
+        continue
+      }
+      if (item.session === null) {
+        void track(send(item.req))
+        continue
+      }
+      const { state, settle } = item.session
+      state.started = true
+      void track(send(item.req).then(endOf)).then(settle)
+    }
+  } finally {
+    // sessions planned but never sent end here, so turns chained on them do not wait
+    for (const item of queue) item.session?.settle(null)
+    await reader.return?.()
+  }
   while (pending.size > 0) await Promise.all([...pending])
+  for (const s of sessions.values()) if (s.started) sessionRows.set(s.id, s.turns)
   return { dropped, sent, skipped, sessionRows }
 }

@@ -71,10 +71,12 @@ function arrivalErrorsMs(gt: GroundTruthRecord[], expectedMs: readonly number[],
  */
 function arrivalProblem(err: readonly number[], lagMsBySeq: Map<number, number>): string | null {
   const text = `arrival errors ms ${err.map((e) => e.toFixed(3)).join(' ')}`
-  if (process.env.TW_PRINT_ARRIVALS) console.log(text)
+  if (process.env.TW_PRINT_ARRIVALS) console.log(text, 'lags', [...lagMsBySeq.values()].map((l) => l.toFixed(3)).join(' '))
   const abs = err.map(Math.abs).sort((a, b) => a - b)
   const lags = [...lagMsBySeq.values()].sort((a, b) => a - b)
-  if ((lags[Math.floor(lags.length / 2)] as number) >= 3) return `median schedule lag ${lags[Math.floor(lags.length / 2)]} ms`
+  // handed over its send lead early, a request is written on its instant: typically microseconds late
+  // (before the lead, one undici loop turn made the median 0.5 ms)
+  if ((lags[Math.floor(lags.length / 2)] as number) >= 0.25) return `median schedule lag ${lags[Math.floor(lags.length / 2)]} ms`
   if ((abs[Math.floor(abs.length / 2)] as number) >= 1 || (abs[abs.length - 1] as number) >= 10) return text
   return null
 }

@@ -40,7 +40,7 @@ export interface GroundTruthRecord {
   readonly continuousUsage: boolean
   readonly faults: readonly MockFaultName[]
   status: number
-  /** When the whole request body had arrived. */
+  /** When the request arrived: its head parsed, before the body is read. */
   readonly receivedAtNs: number
   readonly receivedAtWallMs: number
   headersAtNs: number | null

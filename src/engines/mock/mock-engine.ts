@@ -153,9 +153,10 @@ export class MockEngine {
   // ------------------------------------------------------------------ completions
 
   private async completion(req: IncomingMessage, res: ServerResponse, api: Api): Promise<void> {
-    const body = await readJson(req)
+    // stamped when the request's head arrives, before its body is read (a loop turn or more later)
     const receivedAtNs = this.clock.nowNs()
     const receivedAtWallMs = this.clock.wallMs()
+    const body = await readJson(req)
     const plan = this.plan(api, body, receivedAtNs, receivedAtWallMs, traceHeaders(req))
     this.groundTruth.add(plan.gt)
     this.power.streamStarted()
