@@ -172,22 +172,37 @@ export async function runTraceReplay(
     return null
   }
 
-  /** Builds ahead while the next send is far enough off. */
+  /** One event-loop turn: lets the client's I/O (writes it has been handed, chunks arriving) run. */
+  const yieldTurn = (): Promise<void> => clock.sleepUntil(clock.nowNs() + 1_000)
+  /**
+   * Builds ahead while the next send is far enough off, a loop turn between rows so the streams in
+   * flight are not held up by a run of prompt building.
+   */
   const readAhead = async (): Promise<void> => {
     while (!readAll && queue.length < LOOKAHEAD_ROWS) {
       const head = queue[0]
       if (head !== undefined && head.atNs - client.sendLeadNs() - clock.nowNs() < BUILD_GUARD_NS) return
+      if (head !== undefined) await yieldTurn()
       const p = await planNext()
       if (p !== null) queue.push(p)
     }
   }
 
   try {
+    let lastHandedAtNs: number | null = null
     for (;;) {
+      // once the rows due now are all handed over, wait for the last one's instant (its write) before
+      // building more: building straight after a hand-over would hold up the client's write
+      const due = queue[0]
+      if (lastHandedAtNs !== null && (due === undefined || due.atNs - client.sendLeadNs() > clock.nowNs())) {
+        await clock.sleepUntil(lastHandedAtNs, signal)
+        lastHandedAtNs = null
+      }
       await readAhead()
       const item = queue.shift()
       if (item === undefined) break
       await clock.sleepUntil(item.atNs - client.sendLeadNs(), signal)
+      lastHandedAtNs = item.atNs
       if (signal.aborted || sent >= limit) {
         item.session?.settle(null)
         break

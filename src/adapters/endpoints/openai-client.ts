@@ -141,7 +141,7 @@ export class OpenAIStreamClient implements InferenceClient {
   private readonly connectMs: number[] = []
   private readonly lead = new SendLead()
   /** Bodies serialized ahead by `prepare()`, until their request is sent. */
-  private readonly prepared = new WeakMap<InferenceRequest, string>()
+  private readonly prepared = new WeakMap<InferenceRequest, Buffer>()
 
   constructor(options: OpenAIStreamClientOptions) {
     this.endpoint = parseEndpointUrl(options.baseUrl)
@@ -239,8 +239,9 @@ export class OpenAIStreamClient implements InferenceClient {
     return this.lead.ns
   }
 
+  /** The body as bytes: undici would otherwise encode a string body when the request is sent. */
   prepare(request: InferenceRequest): void {
-    this.prepared.set(request, buildRequestBody(this.bodyOptions, request))
+    this.prepared.set(request, Buffer.from(buildRequestBody(this.bodyOptions, request)))
   }
 
   connectionStats(): ConnectionStats {
@@ -279,7 +280,7 @@ export class OpenAIStreamClient implements InferenceClient {
   // ---------------------------------------------------------------- the streaming exchange (hot path)
 
   private async exchange(
-    body: string,
+    body: string | Buffer,
     meta: ExchangeMeta,
     targetInputTokens: number | null,
     targetOutputTokens: number | null,
