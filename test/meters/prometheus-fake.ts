@@ -43,6 +43,8 @@ export interface FakeExporter {
   readonly scrapes: Scrape[]
   /** Wall time (ms) at which GPU 1's energy counter restarts from 0 (a driver reload). */
   resetGpu1At: number | null
+  /** While true, every scrape gets HTTP 503 (the exporter is down; Prometheus marks its series stale). */
+  failing: boolean
   close(): Promise<void>
 }
 
@@ -51,10 +53,14 @@ export async function startFakeExporter(trace: Trace, originMs: number, energyOf
   const LABELS = (g: (typeof GPUS)[number]): string =>
     `gpu="${g.index}",UUID="${g.uuid}",pci_bus_id="${g.bus}",device="nvidia${g.index}",modelName="NVIDIA H100 80GB HBM3",Hostname="${hostname}",DCGM_FI_DRIVER_VERSION="550.90.07"`
   const scrapes: Scrape[] = []
-  const state: { resetGpu1At: number | null } = { resetGpu1At: null }
+  const state: { resetGpu1At: number | null; failing: boolean } = { resetGpu1At: null, failing: false }
   const server: Server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end()
+      return
+    }
+    if (state.failing) {
+      res.writeHead(503).end()
       return
     }
     const t = wallMs()
@@ -105,6 +111,12 @@ export async function startFakeExporter(trace: Trace, originMs: number, energyOf
     },
     set resetGpu1At(v: number | null) {
       state.resetGpu1At = v
+    },
+    get failing() {
+      return state.failing
+    },
+    set failing(v: boolean) {
+      state.failing = v
     },
     close: () =>
       new Promise<void>((r) => {

@@ -164,6 +164,24 @@ test('auth: 401 without the bearer token is a clear preflight error; with it the
   }
 })
 
+test('a target whose last scrape failed still passes preflight: Prometheus marked its series stale, its raw samples of the last two minutes say they exist', { skip: SKIP }, async () => {
+  exporter.failing = true
+  try {
+    const deadline = Date.now() + 10_000
+    while ((await prom.query('up{job="dcgm"}'))[0]?.value[1] !== '0') {
+      assert.ok(Date.now() < deadline, 'Prometheus never saw the exporter down')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    // the instant query now returns no series at all: the staleness markers
+    assert.equal((await prom.query('DCGM_FI_DEV_POWER_USAGE')).length, 0)
+    const pre = await meter({ preset: 'dcgm', selector: '{Hostname="gpu-node-01"}' }).preflight()
+    assert.equal(pre.ok, true)
+    assert.equal(pre.channels.length, 2)
+  } finally {
+    exporter.failing = false
+  }
+})
+
 test('no matching series names the presets this server has; bad PromQL is reported with the server\'s message', { skip: SKIP }, async () => {
   const none = await rejection(meter({ preset: 'kepler-gpu' }).preflight())
   assert.match(none.message, /kepler_node_gpu_joules_total and kepler_node_gpu_watts returned no series/)

@@ -97,13 +97,13 @@ export class PrometheusPowerMeter implements PowerMeter {
     this.api = api
     try {
       await api.instant('time()')
-      let power = this.queries.power !== null ? await api.instant(this.queries.power) : []
-      let energy = this.queries.energy !== null ? await api.instant(this.queries.energy) : []
+      let power = this.queries.power !== null ? await present(api, this.queries.power) : []
+      let energy = this.queries.energy !== null ? await present(api, this.queries.energy) : []
       const notes: string[] = []
       if (power.length === 0 && energy.length === 0 && this.q.fallback !== null) {
         const fb = this.q.fallback
-        const fbPower = fb.power !== null ? await api.instant(fb.power) : []
-        const fbEnergy = fb.energy !== null ? await api.instant(fb.energy) : []
+        const fbPower = fb.power !== null ? await present(api, fb.power) : []
+        const fbEnergy = fb.energy !== null ? await present(api, fb.energy) : []
         if (fbPower.length > 0 || fbEnergy.length > 0) {
           this.queries = { power: fbPower.length > 0 ? fb.power : null, energy: fbEnergy.length > 0 ? fb.energy : null }
           power = fbPower
@@ -407,4 +407,23 @@ export class PrometheusPowerMeter implements PowerMeter {
 
 function fmt(x: number): string {
   return Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3)) : '—'
+}
+
+/** How far back a series' last scrape may lie for preflight to count it as present. */
+const PRESENT_LOOKBACK_S = 120
+
+/**
+ * The series `q` has now, each with its latest sample. One failed scrape makes Prometheus write a
+ * staleness marker for every series of that target, and an instant query then returns none of them
+ * until the next good scrape (up to a scrape interval later); so when the instant query is empty, a
+ * bare selector's raw samples of the last two minutes say whether the series exist.
+ */
+async function present(api: PrometheusApi, q: string): Promise<RawSeries[]> {
+  const now = await api.instant(q)
+  if (now.length > 0 || !isBareSelector(q)) return now
+  const recent = await api.instant(`${q}[${PRESENT_LOOKBACK_S}s]`)
+  return recent.flatMap((s) => {
+    const last = s.samples[s.samples.length - 1]
+    return last !== undefined ? [{ labels: s.labels, samples: [last] }] : []
+  })
 }
