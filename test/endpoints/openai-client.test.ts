@@ -510,20 +510,29 @@ test('the request’s identity is copied into its record', async () => {
 test('a scheduled request is written at its instant, never before, however early it is handed over', async () => {
   await withMock({ ttftMs: 1, itlMs: 1 }, {}, async (client, mock) => {
     await client.warmConnections(1)
-    const lagsMs: number[] = []
-    for (let k = 0; k < 12; k++) {
-      // handed over 30 ms early (the client waits), or just its send lead early (it spins the rest)
-      const early = k % 2 === 0 ? 30e6 : client.sendLeadNs()
-      const at = clock.nowNs() + early
-      const r = await client.send(request(k, { maxTokens: 2, scheduledAtNs: at }))
-      assert.equal(r.error, null)
-      assert.ok(r.sentAtNs >= at, `request ${k} sent ${ms(at - r.sentAtNs)} ms before its instant`)
-      assert.ok(truthFor(mock, k).receivedAtNs >= at, `request ${k} reached the server before its instant`)
-      lagsMs.push(ms(r.sentAtNs - at))
+    // Never early holds for every request. How late is the machine's as much as the client's: an idle
+    // loop sends microseconds late (before the send lead, one undici loop turn made it ~0.3 ms), but a
+    // CI run with another test file on the other core once made a round's median 1.5 ms. So a round
+    // that met such a hiccup is run again, up to three rounds, and one must have a median under 0.25 ms.
+    const mediansMs: number[] = []
+    for (let round = 0; round < 3; round++) {
+      const lagsMs: number[] = []
+      for (let k = 0; k < 12; k++) {
+        // handed over 30 ms early (the client waits), or just its send lead early (it spins the rest)
+        const early = k % 2 === 0 ? 30e6 : client.sendLeadNs()
+        const at = clock.nowNs() + early
+        const seq = round * 12 + k
+        const r = await client.send(request(seq, { maxTokens: 2, scheduledAtNs: at }))
+        assert.equal(r.error, null)
+        assert.ok(r.sentAtNs >= at, `request ${seq} sent ${ms(at - r.sentAtNs)} ms before its instant`)
+        assert.ok(truthFor(mock, seq).receivedAtNs >= at, `request ${seq} reached the server before its instant`)
+        lagsMs.push(ms(r.sentAtNs - at))
+      }
+      lagsMs.sort((a, b) => a - b)
+      mediansMs.push(lagsMs[6] as number)
+      if ((lagsMs[6] as number) < 0.25) break
     }
-    lagsMs.sort((a, b) => a - b)
-    // an idle loop: typically microseconds late (before the send lead, one loop turn of undici's: ~0.3 ms)
-    assert.ok((lagsMs[6] as number) < 0.25, `median schedule lag ${lagsMs[6]} ms`)
+    assert.ok(mediansMs.some((m) => m < 0.25), `median schedule lag per round ${mediansMs.join(', ')} ms`)
     const lead = client.sendLeadNs()
     assert.ok(lead >= 100_000 && lead <= 2_000_000, `send lead ${lead} ns`)
     // one already late is sent at once, its lateness kept
