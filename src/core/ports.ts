@@ -12,6 +12,8 @@ export interface Clock {
   wallMs(): number
   /** Resolves at or after the absolute time `atNs` (never a relative sleep); early on abort. */
   sleepUntil(atNs: number, signal?: AbortSignal): Promise<void>
+  /** Resolves after one event-loop turn, once the I/O and timers already due have run: a yield, not a sleep. */
+  nextTurn(): Promise<void>
 }
 
 export interface ChatMessage {

@@ -22,7 +22,9 @@ export interface TraceReplayResult {
 const LOOKAHEAD_ROWS = 64
 /** but only while that send is at least this far off, so building never delays one. */
 const BUILD_GUARD_NS = 2_000_000
-/** How far after the first row is ready the replay's schedule starts. */
+/** Rows due this close after the first are read and built before the schedule starts, */
+const START_ROWS_NS = 20_000_000
+/** and it starts this far after they are ready. */
 const START_AHEAD_NS = 5_000_000
 
 interface TraceSession {
@@ -37,7 +39,9 @@ interface TraceSession {
 
 /** A row placed on the timeline, its request built, waiting for its instant. */
 interface Planned {
+  /** Its instant; before the schedule has started, its offset from the start. */
   readonly atNs: number
+  /** Prepared once the schedule has started (its instant is part of it). */
   readonly req: InferenceRequest
   /** The session this row opens, and how to settle its first turn's end. */
   readonly session: { readonly state: TraceSession; readonly settle: (endNs: number | null) => void } | null
@@ -73,17 +77,10 @@ export async function runTraceReplay(
   const timeline = new TraceTimeline(trace)
   const maxConcurrency = Math.max(1, itemsInSegment(segment, config.load.type === 'closed-loop' ? 10_000 : config.load.maxConcurrency))
   const limit = itemsInSegment(segment, config.stop.requests ?? Infinity)
-  // the schedule starts once the first row is read and built, a little ahead, so that row (due at the
-  // start) is not late by the file's opening and still gets its send lead
+  // the schedule starts once the rows due at its start are read and built, a little ahead, so they
+  // are not late by the file's opening or their prompts and still get their send lead (see start())
   let startNs: number | null = null
   let deadlineNs = Infinity
-  const startAt = (): number => {
-    if (startNs === null) {
-      startNs = clock.nowNs() + START_AHEAD_NS
-      if (config.stop.durationS !== undefined) deadlineNs = startNs + sToNs(config.stop.durationS)
-    }
-    return startNs
-  }
   const pending = new Set<Promise<unknown>>()
   const sessions = new Map<string, TraceSession>()
   const sessionRows = new Map<number, number>()
@@ -115,7 +112,7 @@ export async function runTraceReplay(
     return p
   }
   const prepared = (req: InferenceRequest): InferenceRequest => {
-    client.prepare(req)
+    if (startNs !== null) client.prepare(req)
     return req
   }
   const endOf = (rec: RequestRecord): number | null => (rec.error === null ? (rec.lastByteAtNs ?? clock.nowNs()) : null)
@@ -155,7 +152,7 @@ export async function runTraceReplay(
         continue
       }
       if (placed === 'after') break
-      const atNs = startAt() + placed
+      const atNs = (startNs ?? 0) + placed
       if (atNs >= deadlineNs) break
       if (!ownsItem(segment, placedRows++)) {
         if (row.sessionId !== null) othersSessions.add(row.sessionId)
@@ -172,8 +169,6 @@ export async function runTraceReplay(
     return null
   }
 
-  /** One event-loop turn: lets the client's I/O (writes it has been handed, chunks arriving) run. */
-  const yieldTurn = (): Promise<void> => clock.sleepUntil(clock.nowNs() + 1_000)
   /**
    * Builds ahead while the next send is far enough off, a loop turn between rows so the streams in
    * flight are not held up by a run of prompt building.
@@ -182,13 +177,45 @@ export async function runTraceReplay(
     while (!readAll && queue.length < LOOKAHEAD_ROWS) {
       const head = queue[0]
       if (head !== undefined && head.atNs - client.sendLeadNs() - clock.nowNs() < BUILD_GUARD_NS) return
-      if (head !== undefined) await yieldTurn()
+      // one loop turn, so the client's I/O (writes handed over, chunks arriving) runs between builds;
+      // not a microsecond's sleep, which was often over before it began and yielded nothing
+      if (head !== undefined) await clock.nextTurn()
       const p = await planNext()
       if (p !== null) queue.push(p)
     }
   }
 
+  /**
+   * Reads and builds the rows due in the schedule's first START_ROWS_NS (up to LOOKAHEAD_ROWS), then
+   * starts it START_AHEAD_NS from now: the rows planned so far get their instants and are prepared.
+   * Otherwise a burst at the trace's start (ten 8k-token prompts at once) waits for its own building:
+   * only the rows built before the first one's instant are ready on time.
+   */
+  const start = async (): Promise<void> => {
+    for (;;) {
+      const first = queue[0]
+      const last = queue[queue.length - 1]
+      if (readAll || queue.length >= LOOKAHEAD_ROWS || (first !== undefined && last !== undefined && last.atNs - first.atNs >= START_ROWS_NS)) break
+      const p = await planNext()
+      if (p !== null) queue.push(p)
+    }
+    const at = clock.nowNs() + START_AHEAD_NS
+    startNs = at
+    if (config.stop.durationS !== undefined) deadlineNs = at + sToNs(config.stop.durationS)
+    const planned = queue.splice(0).map((p) => ({ ...p, atNs: at + p.atNs, req: { ...p.req, scheduledAtNs: at + p.atNs } }))
+    for (const p of planned) {
+      if (p.atNs >= deadlineNs) {
+        p.session?.settle(null)
+        readAll = true
+        continue
+      }
+      client.prepare(p.req)
+      queue.push(p)
+    }
+  }
+
   try {
+    await start()
     let lastHandedAtNs: number | null = null
     for (;;) {
       // once the rows due now are all handed over, wait for the last one's instant (its write) before

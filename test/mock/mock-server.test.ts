@@ -151,7 +151,7 @@ test('fault plan: every-N is a modulus, probabilities are seeded and close to p,
 
 test('power trace: idle + per-stream watts, capped, and the energy counter is the exact integral', () => {
   let now = 0
-  const clock: Clock = { nowNs: () => now, wallMs: () => 1_000 + now / 1e6, sleepUntil: async () => undefined }
+  const clock: Clock = { nowNs: () => now, wallMs: () => 1_000 + now / 1e6, sleepUntil: async () => undefined, nextTurn: async () => undefined }
   const trace = new PowerTrace(clock, 100, 30, 160)
   now = 2e9
   assert.deepEqual(trace.read(), { timeMs: 3_000, powerW: 100, energyJ: 200, streams: 0, prefillStreams: 0, decodeStreams: 0, prefillEnergyJ: 0, decodeEnergyJ: 0 })
@@ -170,7 +170,7 @@ test('power trace: idle + per-stream watts, capped, and the energy counter is th
 
 test('power trace by phase: prefill and decode watts per request, and each phase\'s energy above idle exactly', () => {
   let now = 0
-  const clock: Clock = { nowNs: () => now, wallMs: () => now / 1e6, sleepUntil: async () => undefined }
+  const clock: Clock = { nowNs: () => now, wallMs: () => now / 1e6, sleepUntil: async () => undefined, nextTurn: async () => undefined }
   const trace = new PowerTrace(clock, 100, 5, 10_000, null, { prefillW: 60, decodeW: 10 })
   trace.streamStarted() // one request in prefill: 100 + 65 W
   now = 1e9

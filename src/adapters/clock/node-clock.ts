@@ -53,6 +53,11 @@ export class NodeClock implements Clock {
    * `setImmediate` turns (which let I/O run) close the gap, so the error is tens of microseconds rather
    * than the millisecond granularity of timers. Resolves early, never rejects, when `signal` aborts.
    */
+  /** A `setImmediate` turn (a microsecond's `sleepUntil` may be over before it starts, yielding nothing). */
+  nextTurn(): Promise<void> {
+    return new Promise<void>((resolve) => setImmediate(resolve))
+  }
+
   sleepUntil(atNs: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted === true || this.nowNs() >= atNs) return Promise.resolve()
     return new Promise<void>((resolve) => {
