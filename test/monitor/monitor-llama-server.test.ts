@@ -42,6 +42,9 @@ test('monitor --preset llamacpp against the embedded llama-server under load fro
     })
     const run = await monitor
     clearInterval(poll)
+    // one reading after the session ended: the 10-ms poll may not have fired between the window's end
+    // and the monitor's exit (CI once failed here with "trace ends before the window")
+    readings.push(power.power())
     assert.equal(run.code, 0, run.stderr)
     // llama-server (cpp-httplib) closes idle keep-alive sockets, so a few of the client's requests die on a
     // stale socket before the server reads them (UND_ERR_SOCKET); they generate nothing and are not counted.
