@@ -193,9 +193,8 @@ export async function runTraceReplay(
    */
   const start = async (): Promise<void> => {
     for (;;) {
-      const first = queue[0]
-      const last = queue[queue.length - 1]
-      if (readAll || queue.length >= LOOKAHEAD_ROWS || (first !== undefined && last !== undefined && last.atNs - first.atNs >= START_ROWS_NS)) break
+      const spanNs = (queue[queue.length - 1]?.atNs ?? 0) - (queue[0]?.atNs ?? 0)
+      if (readAll || queue.length >= LOOKAHEAD_ROWS || spanNs >= START_ROWS_NS) break
       const p = await planNext()
       if (p !== null) queue.push(p)
     }

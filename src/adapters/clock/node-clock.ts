@@ -48,16 +48,16 @@ export class NodeClock implements Clock {
     return (wallMs - this.epochWallMs) * 1e6
   }
 
-  /**
-   * Resolves at or just after the absolute time `atNs`: a timer sleeps until about 1 ms before, then
-   * `setImmediate` turns (which let I/O run) close the gap, so the error is tens of microseconds rather
-   * than the millisecond granularity of timers. Resolves early, never rejects, when `signal` aborts.
-   */
   /** A `setImmediate` turn (a microsecond's `sleepUntil` may be over before it starts, yielding nothing). */
   nextTurn(): Promise<void> {
     return new Promise<void>((resolve) => setImmediate(resolve))
   }
 
+  /**
+   * Resolves at or just after the absolute time `atNs`: a timer sleeps until about 1 ms before, then
+   * `setImmediate` turns (which let I/O run) close the gap, so the error is tens of microseconds rather
+   * than the millisecond granularity of timers. Resolves early, never rejects, when `signal` aborts.
+   */
   sleepUntil(atNs: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted === true || this.nowNs() >= atNs) return Promise.resolve()
     return new Promise<void>((resolve) => {
