@@ -134,7 +134,7 @@ export interface PrometheusServer {
   close(): Promise<void>
 }
 
-/** Starts the real `prometheus` binary scraping every `job → host:port` every 200 ms; resolves once a scrape has landed. */
+/** Starts the real `prometheus` binary scraping every `job → host:port` every 200 ms; resolves once every job has had a good scrape. */
 export async function startRealPrometheus(binary: string, jobs: Readonly<Record<string, string>>): Promise<PrometheusServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tw-prometheus-'))
   const port = await freeTcpPort()
@@ -164,14 +164,19 @@ export async function startRealPrometheus(binary: string, jobs: Readonly<Record<
     }
     rmSync(dir, { recursive: true, force: true })
   }
-  const deadline = Date.now() + 15_000
+  // Every job must have had a good scrape: Prometheus may hand one static job's target to its
+  // scrape loop a discovery tick (5 s) after another's, so one job being up says nothing of the rest.
+  const deadline = Date.now() + 20_000
+  const pending = (up: { metric: Record<string, string>; value: [number, string] }[]): string[] =>
+    Object.keys(jobs).filter((job) => !up.some((r) => r.metric.job === job && r.value[1] === '1'))
+  let waiting = Object.keys(jobs)
   while (Date.now() < deadline && child.exitCode === null) {
-    const up = await query('up').catch(() => [])
-    if (up.some((r) => r.value[1] === '1')) return { url, port, query, close }
+    waiting = pending(await query('up').catch(() => []))
+    if (waiting.length === 0) return { url, port, query, close }
     await new Promise((r) => setTimeout(r, 100))
   }
   await close()
-  throw new Error(`prometheus did not come up with a successful scrape: ${stderr.slice(-500)}`)
+  throw new Error(`prometheus did not scrape job(s) ${waiting.join(', ')} successfully: ${stderr.slice(-500)}`)
 }
 
 /** Starts Prometheus scraping the fake DCGM exporter on `targetPort` (job `dcgm`). */
