@@ -51,7 +51,8 @@ test('monitor through a real Prometheus, exporter scraped by it, every Grafana p
 
   const exporterPort = await freeTcpPort()
   const mockHostPort = new URL(mock.url).host
-  const prom: RealPrometheus = await startRealPrometheus(BINARY as string, { vllm: mockHostPort, tokenwatt: `127.0.0.1:${exporterPort}` })
+  // the tokenwatt job's target is the monitor's exporter, which starts below
+  const prom: RealPrometheus = await startRealPrometheus(BINARY as string, { vllm: mockHostPort, tokenwatt: `127.0.0.1:${exporterPort}` }, ['vllm'])
   try {
     const load = generateLoad(mock.baseUrl, 3, 9000)
     const monitor = runCli(
