@@ -80,7 +80,7 @@ export function renderSummary(s: RunSummary, width = 100): string {
       { 'TTFT p50 by turn': turns || 'n/a' },
     )
   }
-  k.push({ client: `${s.client.connectionsOpened} connections (connect mean ${fmt(s.client.connectMs.mean, 2)} ms), CPU ${fmt(s.client.cpuUtilization, 2)} cores${s.client.chunkTimestamps ? `, chunks stamped at ${s.client.chunkTimestamps.source} (${s.client.chunkTimestamps.clock})` : ''}${s.client.limitedByClient ? ' — CLIENT-LIMITED' : ''}` })
+  k.push({ client: `${s.client.connectionsOpened} connections (connect mean ${fmt(s.client.connectMs.mean, 2)} ms), CPU ${fmt(s.client.cpuUtilization, 2)} cores${s.client.chunkTimestamps ? `, chunks stamped at ${s.client.chunkTimestamps.source} (${s.client.chunkTimestamps.clock}${s.client.chunkTimestamps.fallback !== undefined ? `; not kernel-rx: ${s.client.chunkTimestamps.fallback}` : ''})` : ''}${s.client.limitedByClient ? ' — CLIENT-LIMITED' : ''}` })
   lines.push(k.toString())
   const errs = Object.entries(s.requests.errorsByKind).filter(([, n]) => n > 0)
   if (errs.length > 0) lines.push(`errors: ${errs.map(([kind, n]) => `${kind} ${n}`).join(', ')}`)

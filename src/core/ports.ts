@@ -70,10 +70,16 @@ export interface ConnectionStats {
 
 /** Where and with which clock a client stamps the arrival of stream chunks (said in the summary). */
 export interface ChunkTimestamps {
-  /** `http-read`: stamped when the HTTP parser hands a socket read to the client, before SSE parsing. */
-  readonly source: 'http-read'
-  /** `monotonic`: the process's monotonic clock (CLOCK_MONOTONIC through process.hrtime). */
+  /**
+   * `kernel-rx`: the kernel's receive time of each socket read (`SO_TIMESTAMPNS`), so time the client
+   * spends on other streams before it reads does not count; `http-read`: stamped when the HTTP parser
+   * hands a socket read to the client, before SSE parsing.
+   */
+  readonly source: 'kernel-rx' | 'http-read'
+  /** `monotonic`: the process's monotonic clock (CLOCK_MONOTONIC through process.hrtime); kernel stamps are moved onto it. */
   readonly clock: 'monotonic'
+  /** Why the stamps are `http-read` where `kernel-rx` was not possible (the platform, TLS, or asked for). */
+  readonly fallback?: string
   /** What the stamp includes beyond the server's send time, in words. */
   readonly includes: string
 }

@@ -83,9 +83,9 @@ export const RunSummarySchema = z
         .optional()
         .describe('--workers: the load threads, the share of the measured span each one\'s event loop was busy, and the threads `auto` added'),
       chunkTimestamps: z
-        .looseObject({ source: z.string(), clock: z.string(), includes: z.string() })
+        .looseObject({ source: z.string(), clock: z.string(), includes: z.string(), fallback: z.string().optional() })
         .optional()
-        .describe('where and with which clock stream chunks were stamped (http-read: as the HTTP parser hands over each socket read, before SSE parsing)'),
+        .describe('where and with which clock stream chunks were stamped (kernel-rx: the kernel\'s receive time of each socket read; http-read: as the HTTP parser hands over each socket read, before SSE parsing) and, for http-read, why not kernel-rx'),
     }),
     power: z
       .looseObject({

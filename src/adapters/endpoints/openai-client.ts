@@ -6,6 +6,7 @@ import type { ChunkTimestamps, Clock, ConnectionStats, InferenceClient, Inferenc
 import type { RequestError, RequestPhase, RequestRecord } from '../../core/records.js'
 import { NodeClock } from '../clock/node-clock.js'
 import { parseEndpointUrl, type EndpointUrl } from './base-url.js'
+import { chooseStamps, type ChunkStampMode } from './rx-stamps/choose-stamps.js'
 import { authError, unreachableError } from './preflight-errors.js'
 import { buildRequestBody, type ApiKind, type BodyOptions } from './request-body.js'
 import { SendLead } from './send-lead.js'
@@ -52,6 +53,12 @@ export interface OpenAIStreamClientOptions {
    * since pipelining is 1. A request beyond the cap waits in the pool, and that wait counts in its TTFT.
    */
   readonly connections?: number | null
+  /**
+   * How chunks are stamped: `auto` (default) with the kernel's receive time on plain-HTTP connections
+   * where the host allows it (Linux, x86-64 or arm64, glibc), else when read; `kernel` insists (an
+   * error names why it cannot); `read` stamps when undici hands over each read, as before.
+   */
+  readonly chunkStamps?: ChunkStampMode
   /**
    * Send `stream_options` (default true). A copy of a preflighted client passes `negotiated()`'s value,
    * so a server that rejected it is not asked again.
@@ -101,8 +108,10 @@ const PROBE_META = { seq: -1, phase: 'warmup' as RequestPhase, userId: null, sch
  * TensorRT-LLM, NIM): streaming chat or completions over SSE on one undici `Pool` with keep-alive and
  * pipelining 1, so concurrency N uses N warm connections and connection set-up stays out of TTFT.
  *
- * The hot path per body chunk (straight from undici's HTTP parser, see StreamExchange) is one clock
- * read, a byte-level SSE split, an allocation-free validating scan of the chunk's JSON (one
+ * Plain-HTTP connections are StampedSockets where the host allows it (see rx-stamps/): each read
+ * carries the kernel's receive time, so a chunk's stamp does not include the wait for this thread.
+ * The hot path per body chunk (straight from undici's HTTP parser, see StreamExchange) is that stamp
+ * (or one clock read), a byte-level SSE split, an allocation-free validating scan of the chunk's JSON (one
  * `JSON.parse` only for unusual lines) and two array pushes. `sentAtNs` is when undici writes the
  * request to its connection, so neither pool queueing nor connection set-up counts as TTFT.
  * `send()` never rejects: every failure is an error kind in the returned record.
@@ -116,11 +125,7 @@ const PROBE_META = { seq: -1, phase: 'warmup' as RequestPhase, userId: null, sch
  * await client.close()
  */
 export class OpenAIStreamClient implements InferenceClient {
-  readonly chunkTimestamps: ChunkTimestamps = {
-    source: 'http-read',
-    clock: 'monotonic',
-    includes: 'loopback or network transit, kernel delivery to user space and any event-loop delay; not SSE parsing (stamped before it)',
-  }
+  readonly chunkTimestamps: ChunkTimestamps
   readonly endpoint: EndpointUrl
   readonly api: ApiKind
   private model: string | null
@@ -177,7 +182,10 @@ export class OpenAIStreamClient implements InferenceClient {
     this.postHeaders = { 'content-type': 'application/json', accept: 'text/event-stream', ...common }
     this.requestPath = `${this.endpoint.apiPath}/${this.api === 'chat' ? 'chat/completions' : 'completions'}`
 
-    const connect = buildConnector({ timeout: this.timeouts.connectMs, keepAlive: true })
+    const tcpConnect = buildConnector({ timeout: this.timeouts.connectMs, keepAlive: true })
+    const stamps = chooseStamps(options.chunkStamps ?? 'auto', this.endpoint.origin, this.clock, this.timeouts.connectMs, tcpConnect)
+    this.chunkTimestamps = stamps.timestamps
+    const connect = stamps.connect
     // Set-up time is measured around the connector itself: exact per connection, scoped to this pool.
     const timedConnect: buildConnector.connector = (opts, callback) => {
       const startNs = this.clock.nowNs()

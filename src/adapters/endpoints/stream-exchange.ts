@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici'
 import type { Clock } from '../../core/ports.js'
 import type { RequestError } from '../../core/records.js'
 import { subscribeAbort } from '../signal/abort-fanout.js'
+import { rxStamp } from './rx-stamps/stamped-socket.js'
 import { SseParser } from './sse-parser.js'
 import { spinUntil, type SendLead } from './send-lead.js'
 import { snippet, StreamRecorder } from './stream-recorder.js'
@@ -91,7 +92,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200 || this.settled) return // 1xx informational
-    this.headersAtNs = this.clock.nowNs()
+    this.headersAtNs = rxStamp.ns ?? this.clock.nowNs()
     this.status = statusCode
     this.contentType = first(headers['content-type'])
     this.server = first(headers.server)
@@ -102,7 +103,7 @@ export class StreamExchange implements Dispatcher.DispatchHandler {
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return
-    const t = this.clock.nowNs()
+    const t = rxStamp.ns ?? this.clock.nowNs()
     this.lastByteAtNs = t
     if (this.mode === 'sse') {
       const rec = this.rec

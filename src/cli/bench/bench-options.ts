@@ -28,6 +28,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flags: '--ignore-eos', path: 'target.ignoreEos', description: 'send ignore_eos so every request generates its full output length' },
   { flags: '--min-tokens', path: 'target.minTokens', description: 'send min_tokens = max_tokens (vLLM)' },
   { flags: '--continuous-usage', path: 'target.continuousUsage', description: 'ask for per-chunk usage (vLLM continuous_usage_stats)' },
+  { flags: '--chunk-stamps <how>', path: 'target.chunkStamps', description: 'how chunks are timestamped: auto (kernel receive time where possible), kernel (or fail), read (when the client reads them)', choices: ['auto', 'kernel', 'read'] },
   { flags: '--concurrency <n>', path: 'load.concurrency', description: 'closed loop: number of concurrent users', parse: positiveInt },
   { flags: '--rate <rps>', path: 'load.rate', description: 'open loop: requests per second', parse: positiveNumber },
   { flags: '--arrival <process>', path: 'load.type', description: 'open-loop arrival process (with --rate; default poisson)', choices: ['constant', 'poisson', 'gamma'] },

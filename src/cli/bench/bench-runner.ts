@@ -100,6 +100,7 @@ async function runAgainst(config: BenchConfig, host: CliHost, options: BenchRunO
     extraBody: config.target.extraBody,
     continuousUsage: config.target.continuousUsage,
     requireUsage: config.target.requireUsage,
+    chunkStamps: config.target.chunkStamps,
     timeouts: config.timeouts,
     clock,
   }

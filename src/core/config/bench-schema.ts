@@ -24,6 +24,10 @@ export const TargetSchema = z.strictObject({
   extraBody: z.record(z.string(), z.unknown()).default({}).describe('Extra fields merged into every request body (e.g. temperature).'),
   continuousUsage: z.boolean().default(false).describe('Ask for per-chunk usage (vLLM `stream_options.continuous_usage_stats`).'),
   requireUsage: z.boolean().default(false).describe('Treat a response without server usage as a failed request (kind missing_usage).'),
+  chunkStamps: z
+    .enum(['auto', 'kernel', 'read'])
+    .default('auto')
+    .describe('How stream chunks are timestamped. auto: the kernel\'s receive time of each read (SO_TIMESTAMPNS) on plain-HTTP connections where the host allows it (Linux x86-64/arm64, glibc), else when read; kernel: those or an error; read: when undici hands over each read (includes the client\'s own delays). The summary says which was used.'),
 })
 
 export const DatasetSchema = z.strictObject({
