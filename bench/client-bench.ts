@@ -365,7 +365,7 @@ async function main(): Promise<void> {
 
   console.log('\nTargets (issue 2, "Speed and accuracy"): best of the repeats, spread = min..max across repeats')
   console.log(table([['figure', 'target', 'measured (best)', 'spread', 'verdict', 'bare undici floor'], ...verdicts.map((v) => [v.figure, v.target, v.best, v.spread, v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'MISS', v.floor])]))
-  console.log('A MISS where the bare undici floor misses too is this machine (kernel, virtualisation, CPU), not the client: see the floor column.')
+  console.log('The floor column is a bare undici loop stamping each read when it gets it; kernel-rx stamps can beat it. A MISS at 1024 streams with the client near 100% CPU is the client falling behind (chunks of one stream merge into one read).')
   if (wk.some((r) => r.sharedWithServer)) console.log(`The --workers figures need a CPU per load thread plus one for the server; this machine has ${availableParallelism()}, so a load thread shared the server's CPU and the scaling is the machine's, not the client's.`)
 
   if (tp.length > 0) {
@@ -427,7 +427,9 @@ async function main(): Promise<void> {
     console.log(table(rows))
     console.log('all in ms. ITL err = client gap − server gap per token; shift = client percentile − server percentile; delivery = client arrival − server write;')
     console.log('send lag = arrival at the server socket (kernel timestamp) − client sent; server queue = server read − arrival (server time, not counted against the client).')
-    console.log('The bare undici loop (one clock read per network chunk, no parsing) is the floor any Node client reaches on this machine.')
+    console.log('The bare undici loop (one clock read per network chunk, no parsing) is the floor of any client that stamps chunks when it reads them.')
+    const stamps = acc.find((a) => a.worker.chunkStamps !== null)?.worker.chunkStamps
+    if (stamps !== undefined) console.log(`tokenwatt client chunk stamps: ${stamps}${stamps === 'kernel-rx' ? " (the kernel's receive time of each read: the wait for the event loop does not count)" : ''}`)
     const cc = acc[0]!.worker.clockCheck
     console.log(`clock check: the server's CLOCK_MONOTONIC fell inside the client's hrtime bracket in ${cc.inside}/${cc.samples} round trips (max ${fmt(cc.maxAbsOffsetNs / 1e3, 1)} µs from the midpoint, fastest round trip ${fmt(cc.minRoundTripNs / 1e3, 1)} µs): one clock, no alignment needed.`)
   }

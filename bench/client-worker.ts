@@ -71,6 +71,8 @@ export interface WorkerResult {
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number }
   readonly connections: { readonly openedBeforeMeasure: number; readonly openedAfter: number; readonly connectMsMedian: number | null }
   readonly clockCheck: ClockCheck
+  /** Where the tokenwatt client stamped chunks (`kernel-rx`, or `http-read` and why); null for the bare loop. */
+  readonly chunkStamps: string | null
 }
 
 /** Whether the server's CLOCK_MONOTONIC readings fall between two hrtime readings of this process. */
@@ -330,6 +332,7 @@ async function main(): Promise<void> {
     eventLoopDelayMs: { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
     connections: { openedBeforeMeasure, openedAfter: stats?.opened ?? 0, connectMsMedian: connectMs.length > 0 ? (connectMs[Math.floor(connectMs.length / 2)] ?? null) : null },
     clockCheck,
+    chunkStamps: client === null ? null : `${client.chunkTimestamps.source}${client.chunkTimestamps.fallback !== undefined ? ` (${client.chunkTimestamps.fallback})` : ''}`,
   }
   writeFileSync(resultPath, JSON.stringify(result))
 }
