@@ -5,7 +5,6 @@ import { stampedConnector } from './stamped-connector.js'
 
 /** `auto`: kernel receive stamps where possible; `kernel`: those or an error; `read`: stamped when read. */
 export type ChunkStampMode = 'auto' | 'kernel' | 'read'
-export const CHUNK_STAMP_MODES: readonly ChunkStampMode[] = ['auto', 'kernel', 'read']
 
 const KERNEL_INCLUDES = 'loopback or network transit up to the host\'s TCP stack; not kernel delivery to user space, event-loop delay or parsing'
 const READ_INCLUDES = 'loopback or network transit, kernel delivery to user space and any event-loop delay; not SSE parsing (stamped before it)'
@@ -31,7 +30,6 @@ export function chooseStamps(
     ? 'an https endpoint: TLS records are decrypted in user space, after the kernel\'s stamp'
     : stampedConnector(clock, { timeoutMs: connectMs }, tcpConnect)
   if (typeof stamped !== 'string') return { timestamps: { source: 'kernel-rx', clock: 'monotonic', includes: KERNEL_INCLUDES }, connect: stamped }
-  const why = stamped
-  if (mode === 'kernel') throw new ConfigError(`chunkStamps: kernel is not possible here: ${why}`, { hint: 'use --chunk-stamps auto (target.chunkStamps: auto) for kernel stamps where possible, or read' })
-  return read(why)
+  if (mode === 'kernel') throw new ConfigError(`chunkStamps: kernel is not possible here: ${stamped}`, { hint: 'use --chunk-stamps auto (target.chunkStamps: auto) for kernel stamps where possible, or read' })
+  return read(stamped)
 }

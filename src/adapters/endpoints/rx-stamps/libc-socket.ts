@@ -132,9 +132,12 @@ function load(): LibcSocket | string {
   const iovView = new DataView(k.view(iov, 16))
   iovView.setBigUint64(0, k.address(data), true)
   iovView.setBigUint64(8, BigInt(RECV_BYTES), true)
+  // No name, one iovec, the control buffer: set once; the kernel rewrites only controllen and flags.
   const msgView = new DataView(k.view(msg, MSGHDR_BYTES))
-  const controlAddress = k.address(control)
-  const iovAddress = k.address(iov)
+  msgView.setBigUint64(16, k.address(iov), true)
+  msgView.setBigUint64(24, 1n, true)
+  msgView.setBigUint64(32, k.address(control), true)
+  const CONTROL_LENGTH = BigInt(CONTROL_BYTES)
   const int1 = Buffer.alloc(4)
   int1.writeInt32LE(1)
   const optValue = Buffer.alloc(4)
@@ -162,13 +165,7 @@ function load(): LibcSocket | string {
       return optValue.readInt32LE(0)
     },
     recv(fd) {
-      msgView.setBigUint64(0, 0n, true)
-      msgView.setUint32(8, 0, true)
-      msgView.setBigUint64(16, iovAddress, true)
-      msgView.setBigUint64(24, 1n, true)
-      msgView.setBigUint64(32, controlAddress, true)
-      msgView.setBigUint64(40, BigInt(CONTROL_BYTES), true)
-      msgView.setInt32(48, 0, true)
+      msgView.setBigUint64(40, CONTROL_LENGTH, true)
       const n = Number(c.recvmsg(fd, msg, MSG_DONTWAIT))
       if (n <= 0) return { n: n < 0 ? -errno() : 0, data: null, stampS: 0, stampNsPart: 0, stamped: false }
       const out = Buffer.allocUnsafe(n)

@@ -36,15 +36,13 @@ function expandIPv6(address: string): number[] {
   return groups.map((g) => parseInt(g, 16))
 }
 
-export type StampedConnector = buildConnector.connector
-
 /**
  * An undici connector whose plain-HTTP connections are {@link StampedSocket}s, so every chunk carries
  * the kernel's receive time; `https:` goes to `fallback` (a TLS record is decrypted in user space,
  * after the kernel's stamp, so those chunks are stamped when read as before). Returns the reason
  * instead when this host cannot take kernel timestamps.
  */
-export function stampedConnector(clock: Clock, options: { readonly timeoutMs: number }, fallback: buildConnector.connector): StampedConnector | string {
+export function stampedConnector(clock: Clock, options: { readonly timeoutMs: number }, fallback: buildConnector.connector): buildConnector.connector | string {
   const libc = openLibcSocket()
   if (typeof libc === 'string') return libc
   return (opts, callback) => {
@@ -86,10 +84,7 @@ export function stampedConnector(clock: Clock, options: { readonly timeoutMs: nu
       }
       socket = new StampedSocket(libc, fd, clock)
       socket.connectTo(sockaddr(address, port), (e) => {
-        if (e !== null) {
-          const c = e as NodeJS.ErrnoException
-          c.message = `connect ${c.code ?? ''} ${address}:${port}`.replace('  ', ' ')
-        }
+        if (e !== null) e.message = `${e.message} ${address}:${port}` // as net.Socket says it: connect ECONNREFUSED 127.0.0.1:9
         finish(e)
       })
     })
