@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream'
 import type { Clock } from '../../../core/ports.js'
 import { EAGAIN, EINPROGRESS, EINTR, errnoName, type LibcSocket, type PollEvents, type PollHandle } from './libc-socket.js'
+import { RealtimeBridge } from './realtime-bridge.js'
 
 /**
  * The receive time of the bytes undici is parsing right now, on the run's clock, or null when they
@@ -49,6 +50,7 @@ export class StampedSocket extends Duplex {
   private onConnect: ((err: Error | null) => void) | null = null
   /** The events the poll handle waits for now: 1 readable, 2 writable. */
   private watched = 0
+  private readonly bridge: RealtimeBridge
 
   constructor(
     private readonly libc: LibcSocket,
@@ -58,6 +60,7 @@ export class StampedSocket extends Duplex {
     super({ readableObjectMode: true, allowHalfOpen: false, decodeStrings: true })
     this.fd = fd
     this.poll = libc.poll(fd)
+    this.bridge = new RealtimeBridge(() => libc.realtime(), clock)
   }
 
   /** Starts a non-blocking connect to `address` (a sockaddr); `done` gets null once connected. */
@@ -122,6 +125,7 @@ export class StampedSocket extends Duplex {
 
   /** Reads until the socket has nothing more (or the readable side is full), stamping each read. */
   private receive(): void {
+    let synced = false
     for (;;) {
       const r = this.libc.recv(this.fd)
       if (r.n === -EINTR) continue
@@ -136,13 +140,13 @@ export class StampedSocket extends Duplex {
         this.push(null)
         return
       }
-      // The stamp moves from CLOCK_REALTIME to the run's clock by its age, read right after the read
-      // (a GC pause inside this loop must not date later reads before they arrived): age = now −
-      // arrival, in ns without passing 2^53.
+      // The stamp moves from CLOCK_REALTIME to the run's clock by the clocks' offset, taken once per
+      // batch of reads; it is never later than the run clock read right after the read.
       const nowNs = this.clock.nowNs()
       if (r.stamped) {
-        const [rtS, rtNs] = this.libc.realtime()
-        this.stamps.push(nowNs - Math.max(0, (rtS - r.stampS) * 1e9 + (rtNs - r.stampNsPart)))
+        if (!synced) this.bridge.sync()
+        synced = true
+        this.stamps.push(this.bridge.toRunNs(r.stampS, r.stampNsPart, nowNs))
       } else this.stamps.push(nowNs)
       if (!this.push(r.data)) {
         this.reading = false
