@@ -3,6 +3,7 @@ import { isIP, type Socket } from 'node:net'
 import type { buildConnector } from 'undici'
 import type { Clock } from '../../../core/ports.js'
 import { AF_INET, AF_INET6, errnoName, openLibcSocket } from './libc-socket.js'
+import { RealtimeBridge } from './realtime-bridge.js'
 import { StampedSocket } from './stamped-socket.js'
 
 /** A `sockaddr_in` or `sockaddr_in6` for `address:port`, as `connect` takes it. */
@@ -45,6 +46,7 @@ function expandIPv6(address: string): number[] {
 export function stampedConnector(clock: Clock, options: { readonly timeoutMs: number }, fallback: buildConnector.connector): buildConnector.connector | string {
   const libc = openLibcSocket()
   if (typeof libc === 'string') return libc
+  const bridge = new RealtimeBridge(() => libc.realtime(), clock)
   return (opts, callback) => {
     if (opts.protocol !== 'http:') {
       fallback(opts, callback)
@@ -82,7 +84,7 @@ export function stampedConnector(clock: Clock, options: { readonly timeoutMs: nu
         finish(e)
         return
       }
-      socket = new StampedSocket(libc, fd, clock)
+      socket = new StampedSocket(libc, fd, clock, bridge)
       socket.connectTo(sockaddr(address, port), (e) => {
         if (e !== null) e.message = `${e.message} ${address}:${port}` // as net.Socket says it: connect ECONNREFUSED 127.0.0.1:9
         finish(e)

@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream'
 import type { Clock } from '../../../core/ports.js'
 import { EAGAIN, EINPROGRESS, EINTR, errnoName, type LibcSocket, type PollEvents, type PollHandle } from './libc-socket.js'
-import { RealtimeBridge } from './realtime-bridge.js'
+import type { RealtimeBridge } from './realtime-bridge.js'
 
 /**
  * The receive time of the bytes undici is parsing right now, on the run's clock, or null when they
@@ -50,17 +50,16 @@ export class StampedSocket extends Duplex {
   private onConnect: ((err: Error | null) => void) | null = null
   /** The events the poll handle waits for now: 1 readable, 2 writable. */
   private watched = 0
-  private readonly bridge: RealtimeBridge
 
   constructor(
     private readonly libc: LibcSocket,
     fd: number,
     private readonly clock: Clock,
+    private readonly bridge: RealtimeBridge,
   ) {
     super({ readableObjectMode: true, allowHalfOpen: false, decodeStrings: true })
     this.fd = fd
     this.poll = libc.poll(fd)
-    this.bridge = new RealtimeBridge(() => libc.realtime(), clock)
   }
 
   /** Starts a non-blocking connect to `address` (a sockaddr); `done` gets null once connected. */
@@ -125,7 +124,6 @@ export class StampedSocket extends Duplex {
 
   /** Reads until the socket has nothing more (or the readable side is full), stamping each read. */
   private receive(): void {
-    let synced = false
     for (;;) {
       const r = this.libc.recv(this.fd)
       if (r.n === -EINTR) continue
@@ -140,14 +138,9 @@ export class StampedSocket extends Duplex {
         this.push(null)
         return
       }
-      // The stamp moves from CLOCK_REALTIME to the run's clock by the clocks' offset, taken once per
-      // batch of reads; it is never later than the run clock read right after the read.
+      // The stamp moves from CLOCK_REALTIME onto the run's clock (see RealtimeBridge).
       const nowNs = this.clock.nowNs()
-      if (r.stamped) {
-        if (!synced) this.bridge.sync()
-        synced = true
-        this.stamps.push(this.bridge.toRunNs(r.stampS, r.stampNsPart, nowNs))
-      } else this.stamps.push(nowNs)
+      this.stamps.push(r.stamped ? this.bridge.toRunNs(r.stampS, r.stampNsPart, nowNs) : nowNs)
       if (!this.push(r.data)) {
         this.reading = false
         this.watch()
